@@ -1,0 +1,306 @@
+"""Settings for the chatbot project, read from the environment.
+
+Every value comes through the one ``env`` object (django-environ). With no
+variable set the project runs on its embedded default: SQLite, a local-memory
+cache, a filesystem Celery broker and the console email backend. The README
+has a table of every variable.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+env = environ.Env()
+env.read_env(BASE_DIR / ".env")
+
+# --- core -----------------------------------------------------------------
+
+DEBUG = env.bool("DEBUG", default=True)
+_DEV_SECRET_KEY = "dev-only-insecure-key-never-use-in-production-0123456789"
+SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY)
+if not DEBUG and (SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 32):
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set to a random string of at least 32 characters "
+        "when DEBUG is off."
+    )
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Absolute links in emails (alerts) are built from this.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "conversations",
+    "perfdash",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "chatbot.urls"
+WSGI_APPLICATION = "chatbot.wsgi.application"
+ASGI_APPLICATION = "chatbot.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- database -------------------------------------------------------------
+
+DATABASES = {
+    "default": env.db(
+        "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+    ),
+}
+_db = DATABASES["default"]
+if _db["ENGINE"] == "django.db.backends.postgresql":
+    # Django's native psycopg pool; it requires persistent connections off.
+    _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+    if _db["CONN_MAX_AGE"] != 0:
+        raise ImproperlyConfigured(
+            "CONN_MAX_AGE must be 0 with the PostgreSQL connection pool; "
+            "size the pool with DB_POOL_MAX_SIZE instead."
+        )
+    _db.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+        "max_size": env.int("DB_POOL_MAX_SIZE", default=10),
+        # Seconds a request waits for a free connection before a 503.
+        "timeout": env.float("DB_POOL_TIMEOUT", default=3.0),
+    }
+    _db["OPTIONS"].setdefault(
+        "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=3)
+    )
+elif _db["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL and immediate transactions let the web server and the Celery worker
+    # share the file without "database is locked" errors.
+    _db.setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    )
+_db.setdefault("TEST", {})
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- cache ----------------------------------------------------------------
+
+REDIS_URL = env.str("REDIS_URL", default="")
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="chatbot")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                # Redis is an accelerator: a dead or paused server must cost a
+                # request milliseconds, not seconds, before PostgreSQL answers.
+                "SOCKET_CONNECT_TIMEOUT": env.float(
+                    "REDIS_CONNECT_TIMEOUT", default=0.25
+                ),
+                "SOCKET_TIMEOUT": env.float("REDIS_TIMEOUT", default=0.25),
+                "IGNORE_EXCEPTIONS": True,
+            },
+        }
+    }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    DJANGO_REDIS_LOGGER = "chatbot.cache"
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "chatbot",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+        }
+    }
+
+# --- auth -----------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
+]
+REGISTRATION_OPEN = env.bool("REGISTRATION_OPEN", default=True)
+
+SIMPLE_JWT = {
+    # Chat requests trust the token alone (no user query), so a deactivated
+    # user keeps access until the access token expires: keep it short.
+    "ACCESS_TOKEN_LIFETIME": timedelta(
+        seconds=env.int("JWT_ACCESS_LIFETIME_SECONDS", default=300)
+    ),
+    "REFRESH_TOKEN_LIFETIME": timedelta(
+        seconds=env.int("JWT_REFRESH_LIFETIME_SECONDS", default=86400)
+    ),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": False,
+    "USER_ID_CLAIM": "user_id",
+    "USER_ID_FIELD": "id",
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTStatelessUserAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "chatbot.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Chatbot API",
+    "DESCRIPTION": "Stateless chat API with its own performance dashboard.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- chat -----------------------------------------------------------------
+
+CHAT = {
+    "BACKEND": env.str("CHAT_BACKEND", default="local"),
+    "OPENAI_BASE_URL": env.str("OPENAI_BASE_URL", default="http://127.0.0.1:11434/v1"),
+    "OPENAI_API_KEY": env.str("OPENAI_API_KEY", default=""),
+    "MODEL": env.str("CHAT_MODEL", default="local-echo"),
+    "CONNECT_TIMEOUT": env.float("CHAT_CONNECT_TIMEOUT", default=5.0),
+    "READ_TIMEOUT": env.float("CHAT_READ_TIMEOUT", default=60.0),
+    "CONTEXT_MESSAGES": env.int("CHAT_CONTEXT_MESSAGES", default=20),
+    "MAX_MESSAGE_CHARS": env.int("CHAT_MAX_MESSAGE_CHARS", default=8000),
+    # A claim outlives a crashed worker by at most this many seconds.
+    "TURN_CLAIM_SECONDS": env.int("CHAT_TURN_CLAIM_SECONDS", default=120),
+    "HISTORY_CACHE_SECONDS": env.int("CHAT_HISTORY_CACHE_SECONDS", default=3600),
+    "HISTORY_MODE": env.str("CHAT_HISTORY_MODE", default="stateless"),
+}
+
+# --- perfdash -------------------------------------------------------------
+
+PERFDASH = {
+    "ENABLED": env.bool("PERFDASH_ENABLED", default=True),
+    "FLUSH_SECONDS": env.float("PERFDASH_FLUSH_SECONDS", default=5.0),
+    "SLOW_STATEMENT_MS": env.float("PERFDASH_SLOW_STATEMENT_MS", default=50.0),
+    "N_PLUS_ONE_THRESHOLD": env.int("PERFDASH_N_PLUS_ONE_THRESHOLD", default=5),
+    "RETENTION_MINUTE_DAYS": env.int("PERFDASH_RETENTION_MINUTE_DAYS", default=7),
+    "RETENTION_HOUR_DAYS": env.int("PERFDASH_RETENTION_HOUR_DAYS", default=90),
+    "RETENTION_DAY_DAYS": env.int("PERFDASH_RETENTION_DAY_DAYS", default=365),
+    "METRICS_TOKEN": env.str("PERFDASH_METRICS_TOKEN", default=""),
+    "SILK_ENABLED": env.bool("SILK_ENABLED", default=False),
+    "SILK_PERCENT": env.int("SILK_PERCENT", default=10),
+}
+
+# --- celery ---------------------------------------------------------------
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's filesystem transport: a broker that needs no server. Producer
+    # and consumer share one folder.
+    _queue_dir = VAR_DIR / "celery" / "queue"
+    _done_dir = VAR_DIR / "celery" / "processed"
+    _queue_dir.mkdir(parents=True, exist_ok=True)
+    _done_dir.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir),
+        "data_folder_out": str(_queue_dir),
+        "processed_folder": str(_done_dir),
+        "store_processed": False,
+    }
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Each app adds its periodic tasks here (see the apps' celery modules).
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+
+# --- email ----------------------------------------------------------------
+
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(_email)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="chatbot@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- i18n, static ---------------------------------------------------------
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# --- security (production) ------------------------------------------------
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+# Number of reverse proxies in front of the app whose X-Forwarded-For is
+# trusted for the client address (throttling); 0 trusts none.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
+
+# --- logging --------------------------------------------------------------
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+    },
+}

@@ -1,0 +1,16 @@
+"""Root URLs: admin, the API, the schema and perfdash."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+handler400 = "chatbot.errors.json_400"
+handler403 = "chatbot.errors.json_403"
+handler404 = "chatbot.errors.json_404"
+handler500 = "chatbot.errors.json_500"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/", include("conversations.urls")),
+]

@@ -13,4 +13,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/", include("conversations.urls")),
+    # perfdash: staff JSON API and the Prometheus endpoint (pages: admin).
+    path("perfdash/", include("perfdash.dashboard.urls")),
 ]

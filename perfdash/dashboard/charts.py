@@ -89,6 +89,4 @@ def line_chart(
             [(times[0], target), (times[-1], target)],
             stroke_style={"dasharray": "4, 4"},
         )
-    return Chart(
-        key=key, title=title, svg=chart.render(is_unicode=True), points=points
-    )
+    return Chart(key=key, title=title, svg=chart.render(is_unicode=True), points=points)

@@ -111,8 +111,10 @@ def _send_traffic(
             "the demo user cannot log in; run `manage.py create_demo_user` first"
         )
     client.headers["Authorization"] = f"Bearer {token.json()['access']}"
-    user_id = get_user_model().objects.values_list("pk", flat=True).get(
-        username=DEMO_USERNAME
+    user_id = (
+        get_user_model()
+        .objects.values_list("pk", flat=True)
+        .get(username=DEMO_USERNAME)
     )
 
     started = time.monotonic()

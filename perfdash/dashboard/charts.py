@@ -27,6 +27,7 @@ _STYLE = Style(
     major_label_font_size=11,
     legend_font_size=11,
     title_font_size=13,
+    no_data_font_size=18,
 )
 
 

@@ -45,7 +45,7 @@ def seed_metrics(start: datetime, minutes: int = 30, seed: int = 7) -> Seeded:
             (CHAT, "POST", 200, 6 + offset % 5),
             (LIST, "GET", 200, 3 + offset % 3),
             (TOKEN, "POST", 200, 1),
-            (CHAT, "POST", 502, 1 if offset % 10 == 0 else 0),
+            (CHAT, "POST", 502, 1 if offset % 3 == 0 else 0),
         ):
             if not n:
                 continue

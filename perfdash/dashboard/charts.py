@@ -39,10 +39,18 @@ class Chart:
     title: str
     svg: str
     points: int
+    series: int  # data series, drawn first; a target line comes after them
+
+
+# A series with at most this many points also gets dots, so a lone point
+# between gaps stays visible.
+DOTS_UP_TO = 40
 
 
 def _time_format(step: timedelta) -> str:
-    return "%m-%d %H:%M" if step >= timedelta(hours=1) else "%H:%M"
+    if step >= timedelta(days=1):
+        return "%m-%d"
+    return "%m-%d %Hh" if step >= timedelta(hours=1) else "%H:%M"
 
 
 def line_chart(
@@ -57,22 +65,26 @@ def line_chart(
 ) -> Chart:
     """Return a line chart of series sharing one time axis; None leaves a gap."""
     fmt = _time_format(step)
+    entries = len(series) + (target is not None)
     chart = pygal.DateTimeLine(
         js=[],
         style=_STYLE,
         disable_xml_declaration=True,
-        width=560,
-        height=240,
+        width=480,
+        height=260,
         margin=6,
-        show_dots=len(times) <= 2,
-        dots_size=2,
+        dots_size=2.5,
         allow_interruptions=True,
         show_minor_x_labels=False,
         x_labels_major_count=6,
         show_x_guides=False,
         truncate_legend=24,
-        legend_at_bottom=True,
-        legend_at_bottom_columns=4,
+        truncate_label=-1,
+        show_legend=entries > 1,
+        # pygal sizes a bottom legend for full rows only: one row of up to
+        # four entries fits, more go to the side.
+        legend_at_bottom=entries <= 4,
+        legend_at_bottom_columns=entries,
         include_x_axis=True,
         x_value_formatter=lambda moment: moment.strftime(fmt),
         value_formatter=lambda value: f"{value:.3g}{unit}",
@@ -82,12 +94,20 @@ def line_chart(
     points = 0
     for name, values in series.items():
         pairs = [(moment, value) for moment, value in zip(times, values, strict=True)]
-        points += sum(value is not None for _, value in pairs)
-        chart.add(name, pairs)
+        present = sum(value is not None for _, value in pairs)
+        points += present
+        chart.add(name, pairs, show_dots=present <= DOTS_UP_TO)
     if target is not None and points and times:
         chart.add(
             "target",
             [(times[0], target), (times[-1], target)],
             stroke_style={"dasharray": "4, 4"},
+            show_dots=False,
         )
-    return Chart(key=key, title=title, svg=chart.render(is_unicode=True), points=points)
+    return Chart(
+        key=key,
+        title=title,
+        svg=chart.render(is_unicode=True),
+        points=points,
+        series=len(series),
+    )

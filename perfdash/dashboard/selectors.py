@@ -127,6 +127,10 @@ def percent(value: float | None, *, digits: int = 1) -> str:
     return "–" if value is None else f"{value * 100:.{digits}f}%"
 
 
+def rate(value: float) -> str:
+    return f"{value:.2f}/s" if value >= 0.1 or value == 0 else f"{value:.2g}/s"
+
+
 def number(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
@@ -219,7 +223,7 @@ def build_tiles(
             key="request_rate",
             label="Request rate",
             raw=summary.rate_per_second,
-            display=f"{summary.rate_per_second:.2f}/s",
+            display=rate(summary.rate_per_second),
             note=f"{summary.requests} requests in range",
         ),
         Tile(

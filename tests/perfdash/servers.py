@@ -24,7 +24,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_database_url() -> str:
+def server_database_url() -> str:
     """Return a URL to the database this test session uses (test_<name>)."""
     params = connection.settings_dict
     return (
@@ -58,7 +58,7 @@ def gunicorn(
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.perfdash.settings_server",
-        "DATABASE_URL": test_database_url(),
+        "DATABASE_URL": server_database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "CACHE_KEY_PREFIX": settings.CACHE_KEY_PREFIX,
         "PERFDASH_FLUSH_SECONDS": "0.5",

@@ -108,4 +108,3 @@ def test_two_workers_store_exactly_what_was_sent():
     assert summary.pool_utilization is not None
     assert summary.cpu_percent is not None
     assert summary.requests == sum(expected.values())
-

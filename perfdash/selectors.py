@@ -29,7 +29,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ddsketch import DDSketch
-from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models import (
+    Avg,
+    Count,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Max,
+    Min,
+    Q,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, Floor
 
 from perfdash import probes, sketches
 from perfdash.models import (
@@ -354,56 +367,132 @@ class _Totals:
 
 
 # --- resources ------------------------------------------------------------------
+# Process samples arrive every few seconds per process (a week is hundreds of
+# thousands of rows), so resource figures are aggregated by the database,
+# per step where a series needs them, and never loaded row by row.
 
 
-def _resource_figures(
-    process: list[ProcessSample], connections: list[DbConnectionSample]
-) -> dict[str, Any]:
-    figures: dict[str, Any] = {
-        "process_samples": len(process),
-        "connection_samples": len(connections),
-    }
-    pooled = [
-        s
-        for s in process
-        if s.pool_max and s.pool_size is not None and s.pool_available is not None
-    ]
-    if pooled:
-        used = [(s.pool_size - s.pool_available) / s.pool_max for s in pooled]  # type: ignore[operator]
-        figures["pool_utilization"] = sum(used) / len(used)
-        figures["pool_utilization_max"] = max(used)
-        figures["pool_waiting_max"] = max(s.requests_waiting or 0 for s in pooled)
-        errors: dict[tuple[str, int], list[int]] = defaultdict(list)
-        for s in pooled:
-            errors[(s.host, s.pid)].append(s.requests_errors or 0)
-        figures["pool_errors"] = sum(max(v) - min(v) for v in errors.values())
-    if process:
-        cpu = [s.cpu_percent for s in process]
-        figures["cpu_percent"] = sum(cpu) / len(cpu)
-        figures["cpu_percent_max"] = max(cpu)
-        figures["rss_bytes"] = sum(s.rss_bytes for s in process) / len(process)
-        figures["rss_bytes_max"] = max(s.rss_bytes for s in process)
-        figures["memory_percent"] = sum(s.memory_percent for s in process) / len(
-            process
+class _EpochSeconds(Func):
+    """Seconds since 1970 of a datetime column (PostgreSQL and SQLite)."""
+
+    output_field = FloatField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="EXTRACT(EPOCH FROM %(expressions)s)::double precision",
+            **extra,
         )
-    if connections:
-        use = [c.connections / c.max_connections for c in connections]
-        figures["connection_utilization"] = sum(use) / len(use)
-        figures["connection_utilization_max"] = max(use)
-        figures["connections_max"] = max(c.connections for c in connections)
-        figures["max_connections"] = max(c.max_connections for c in connections)
-    return figures
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)",
+            **extra,
+        )
 
 
-def _samples(
-    start: datetime, end: datetime
-) -> tuple[list[ProcessSample], list[DbConnectionSample]]:
-    return (
-        list(ProcessSample.objects.filter(at__gte=start, at__lt=end).order_by("at")),
-        list(
-            DbConnectionSample.objects.filter(at__gte=start, at__lt=end).order_by("at")
-        ),
+def _slot(start: datetime, step: timedelta) -> Floor:
+    """Return the SQL step index of a sample's ``at`` from ``start``."""
+    # The millisecond keeps a sample taken exactly on a step boundary in that
+    # step despite SQLite's floating-point julianday.
+    origin = start.timestamp() - 0.001
+    return Floor(
+        (_EpochSeconds("at") - Value(origin)) / Value(step.total_seconds()),
+        output_field=IntegerField(),
     )
+
+
+_POOLED = Q(pool_max__gt=0, pool_size__isnull=False, pool_available__isnull=False)
+
+
+def _pool_use() -> Any:
+    return Cast(F("pool_size") - F("pool_available"), FloatField()) / F("pool_max")
+
+
+def _connection_use() -> Any:
+    return Cast("connections", FloatField()) / F("max_connections")
+
+
+def _resources(
+    start: datetime, end: datetime, step: timedelta | None = None
+) -> dict[int, dict[str, Any]]:
+    """Return resource figures over [start, end), per step index (0 if no step)."""
+    process = ProcessSample.objects.filter(at__gte=start, at__lt=end)
+    connections = DbConnectionSample.objects.filter(at__gte=start, at__lt=end)
+    if step is not None:
+        process = process.annotate(slot=_slot(start, step))
+        connections = connections.annotate(slot=_slot(start, step))
+    else:
+        process = process.annotate(slot=Value(0, output_field=IntegerField()))
+        connections = connections.annotate(slot=Value(0, output_field=IntegerField()))
+
+    figures: dict[int, dict[str, Any]] = defaultdict(
+        lambda: {"process_samples": 0, "connection_samples": 0}
+    )
+    for row in (
+        process.values("slot")
+        .annotate(
+            n=Count("id"),
+            pooled=Count("id", filter=_POOLED),
+            pool_mean=Avg(_pool_use(), filter=_POOLED),
+            pool_high=Max(_pool_use(), filter=_POOLED),
+            waiting_high=Max(Coalesce("requests_waiting", 0), filter=_POOLED),
+            cpu_mean=Avg("cpu_percent"),
+            cpu_high=Max("cpu_percent"),
+            rss_mean=Avg("rss_bytes"),
+            rss_high=Max("rss_bytes"),
+            memory_mean=Avg("memory_percent"),
+        )
+        .order_by()
+    ):
+        if not row["n"]:
+            continue  # an empty range still yields one group on some backends
+        into = figures[row["slot"]]
+        into["process_samples"] = row["n"]
+        into["cpu_percent"] = row["cpu_mean"]
+        into["cpu_percent_max"] = row["cpu_high"]
+        into["rss_bytes"] = float(row["rss_mean"])
+        into["rss_bytes_max"] = row["rss_high"]
+        into["memory_percent"] = row["memory_mean"]
+        if row["pooled"]:
+            into["pool_utilization"] = row["pool_mean"]
+            into["pool_utilization_max"] = row["pool_high"]
+            into["pool_waiting_max"] = row["waiting_high"]
+            into["pool_errors"] = 0
+    # Pool errors are cumulative per process: what each process added.
+    for row in (
+        process.filter(_POOLED)
+        .values("slot", "host", "pid")
+        .annotate(
+            high=Max(Coalesce("requests_errors", 0)),
+            low=Min(Coalesce("requests_errors", 0)),
+        )
+        .order_by()
+    ):
+        figures[row["slot"]]["pool_errors"] += row["high"] - row["low"]
+    for row in (
+        connections.values("slot")
+        .annotate(
+            n=Count("id"),
+            use_mean=Avg(_connection_use()),
+            use_high=Max(_connection_use()),
+            connections_high=Max("connections"),
+            limit_high=Max("max_connections"),
+        )
+        .order_by()
+    ):
+        if not row["n"]:
+            continue
+        into = figures[row["slot"]]
+        into["connection_samples"] = row["n"]
+        into["connection_utilization"] = row["use_mean"]
+        into["connection_utilization_max"] = row["use_high"]
+        into["connections_max"] = row["connections_high"]
+        into["max_connections"] = row["limit_high"]
+    return figures
 
 
 # --- public reads -----------------------------------------------------------------
@@ -425,7 +514,7 @@ def summary(*, start: datetime, end: datetime, route: str | None = None) -> Summ
         end=end,
         route=route,
         **totals.figures(seconds),
-        **_resource_figures(*_samples(start, end)),
+        **_resources(start, end)[0],
     )
 
 
@@ -466,19 +555,13 @@ def time_series(
         index = int((row.bucket - start) / step)
         if 0 <= index < count:
             buckets[index].add(row, fields)
-    process, connections = _samples(start, end)
-    process_by: list[list[ProcessSample]] = [[] for _ in range(count)]
-    connections_by: list[list[DbConnectionSample]] = [[] for _ in range(count)]
-    for sample in process:
-        process_by[int((sample.at - start) / step)].append(sample)
-    for conn in connections:
-        connections_by[int((conn.at - start) / step)].append(conn)
+    resources = _resources(start, end, step)
     seconds = step.total_seconds()
     return [
         SeriesPoint(
             at=start + step * index,
             **totals.figures(seconds),
-            **_resource_figures(process_by[index], connections_by[index]),
+            **resources.get(index, {}),
         )
         for index, totals in enumerate(buckets)
     ]
@@ -491,20 +574,25 @@ def process_series(
     if step_seconds <= 0:
         raise ValueError("step_seconds must be positive")
     step = timedelta(seconds=step_seconds)
-    groups: dict[tuple[int, str, int], list[ProcessSample]] = defaultdict(list)
-    for sample in ProcessSample.objects.filter(at__gte=start, at__lt=end):
-        index = int((sample.at - start) / step)
-        groups[(index, sample.host, sample.pid)].append(sample)
+    groups = (
+        ProcessSample.objects.filter(at__gte=start, at__lt=end)
+        .annotate(slot=_slot(start, step))
+        .values("slot", "host", "pid")
+        .annotate(
+            cpu=Avg("cpu_percent"), rss=Avg("rss_bytes"), memory=Avg("memory_percent")
+        )
+        .order_by("slot", "host", "pid")
+    )
     return [
         ProcessPoint(
-            at=start + step * index,
-            host=host,
-            pid=pid,
-            cpu_percent=sum(s.cpu_percent for s in samples) / len(samples),
-            rss_bytes=sum(s.rss_bytes for s in samples) / len(samples),
-            memory_percent=sum(s.memory_percent for s in samples) / len(samples),
+            at=start + step * group["slot"],
+            host=group["host"],
+            pid=group["pid"],
+            cpu_percent=group["cpu"],
+            rss_bytes=float(group["rss"]),
+            memory_percent=group["memory"],
         )
-        for (index, host, pid), samples in sorted(groups.items())
+        for group in groups
     ]
 
 

@@ -21,7 +21,9 @@ DEFAULT_PRESET = "1h"
 # The longest custom range: the day rows are kept a year.
 MAX_SPAN = timedelta(days=366)
 # Chart steps, finest first; a chart gets the finest one that keeps it under
-# MAX_POINTS points, so a 7-day chart reads hour rows, not 10,080 minutes.
+# MAX_POINTS points. Past HOURLY_FROM the step is whole hours, so the series
+# reads hour and day rollups instead of every process's minute rows.
+HOURLY_FROM = timedelta(hours=12)
 STEPS = (
     timedelta(minutes=1),
     timedelta(minutes=5),
@@ -58,6 +60,8 @@ class TimeRange:
     def step(self) -> timedelta:
         """Return the chart step for this range."""
         for step in STEPS:
+            if self.span > HOURLY_FROM and step < timedelta(hours=1):
+                continue
             if self.span / step <= MAX_POINTS:
                 return step
         return STEPS[-1]

@@ -102,7 +102,7 @@ class DashboardPage:
     """Everything one dashboard page shows."""
 
     summary: perf.Summary
-    chat: perf.Summary | None
+    chat: perf.RequestFigures | None
     tiles: list[Tile]
     charts: list[Chart]
     routes: list[RouteLine]
@@ -160,7 +160,7 @@ def _above(value: float | None, limit: float) -> bool | None:
 def build_tiles(
     *,
     summary: perf.Summary,
-    chat: perf.Summary | None,
+    chat: perf.RequestFigures | None,
     route: str | None,
     fresh: datetime | None,
     now: datetime,
@@ -502,12 +502,19 @@ def dashboard_page(
     """Return the overview (``route`` None) or one route's page for a range."""
     now = now or timezone.now()
     start, end = time_range.start, time_range.end
-    summary, chat, fresh = range_summary(time_range=time_range, route=route)
+    summary = perf.summary(start=start, end=end, route=route)
+    fresh = perf.freshness()
     points, processes = chart_series(time_range=time_range, route=route)
 
     base = time_range.query()
     route_rows = perf.route_table(start=start, end=end)
-    if route is not None:
+    # The chat tile reads the chat route's row: the same rows and sketches
+    # as ``summary(route=CHAT_ROUTE)``, without reading them a second time.
+    chat: perf.RequestFigures | None = None
+    if route is None:
+        chat = next((row for row in route_rows if row.route == CHAT_ROUTE), None)
+        chat = chat or perf.RequestFigures()
+    else:
         route_rows = [row for row in route_rows if row.route == route]
     routes = [
         RouteLine(row=row, query=urlencode({"route": row.route, **base}))

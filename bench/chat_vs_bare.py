@@ -58,7 +58,7 @@ def request(port: int, method: str, path: str, body=None, token=None):
         conn.close()
 
 
-def percentile(samples: list[float], q: float) -> float:
+def percentile(samples: list[float], q: int) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[q - 1]
 
 

@@ -13,4 +13,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/", include("conversations.urls")),
+    path("alerts/", include("perfdash.alerts.urls")),
 ]

@@ -80,8 +80,9 @@ class RuleAdmin(admin.ModelAdmin):
             )
         self.message_user(request, f"Silenced {len(queryset)} rules for an hour.")
 
-    def save_formset(self, request: HttpRequest, form: Any, formset: Any,
-                     change: bool) -> None:
+    def save_formset(
+        self, request: HttpRequest, form: Any, formset: Any, change: bool
+    ) -> None:
         for silence in formset.save(commit=False):
             if silence.created_by_id is None:
                 silence.created_by_id = request.user.pk
@@ -125,8 +126,9 @@ class SilenceAdmin(admin.ModelAdmin):
     list_filter = ["source", "rule"]
     readonly_fields = ["source", "created_by"]
 
-    def save_model(self, request: HttpRequest, obj: Silence, form: Any,
-                   change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: Silence, form: Any, change: bool
+    ) -> None:
         if obj.created_by_id is None:
             obj.created_by_id = request.user.pk
         super().save_model(request, obj, form, change)

@@ -170,8 +170,9 @@ def render(notification: Notification) -> Rendered:
     )
 
 
-def build_message(*, notification: Notification,
-                  recipients: list[str]) -> EmailMultiAlternatives:
+def build_message(
+    *, notification: Notification, recipients: list[str]
+) -> EmailMultiAlternatives:
     """Return the email for a notification, threaded to its incident's first."""
     rendered = render(notification)
     headers = {"Message-ID": notification.message_id}

@@ -15,10 +15,10 @@ from django.db import models
 
 
 class Metric(models.TextChoices):
-    RESPONSE_TIME_P95 = "response_time_p95", "Response time p95 (ms)"
-    APP_TIME_P95 = "app_time_p95", "App time p95, model excluded (ms)"
-    UPSTREAM_TIME_P95 = "upstream_time_p95", "Upstream model time p95 (ms)"
-    ERROR_RATE = "error_rate", "Error rate (5xx share of requests)"
+    RESPONSE_TIME_P95 = "response_time_p95", "Response time p95"
+    APP_TIME_P95 = "app_time_p95", "App time p95 (model time excluded)"
+    UPSTREAM_TIME_P95 = "upstream_time_p95", "Upstream model time p95"
+    ERROR_RATE = "error_rate", "Error rate (server errors)"
     CACHE_HIT_RATIO = "cache_hit_ratio", "Cache hit ratio"
     DB_CONNECTION_UTILIZATION = (
         "db_connection_utilization",

@@ -41,9 +41,9 @@ def recent_transitions(*, limit: int = 50) -> QuerySet[Transition]:
 
 def recent_notifications(*, limit: int = 50) -> QuerySet[Notification]:
     """Return the latest notifications with their outcome, newest first."""
-    return Notification.objects.select_related("rule").order_by(
-        "-created_at", "-id"
-    )[:limit]
+    return Notification.objects.select_related("rule").order_by("-created_at", "-id")[
+        :limit
+    ]
 
 
 def rules_with_state() -> QuerySet[Rule]:

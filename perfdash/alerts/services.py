@@ -46,8 +46,9 @@ def tick_time(now: datetime) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % seconds, tz=UTC)
 
 
-def decide(*, rule: Rule, state: str, since: datetime, reading: Reading,
-           at: datetime) -> str:
+def decide(
+    *, rule: Rule, state: str, since: datetime, reading: Reading, at: datetime
+) -> str:
     """Return the state a rule in ``state`` since ``since`` moves to at ``at``."""
     value = reading.value
     if value is None or reading.samples < rule.min_samples:
@@ -106,9 +107,7 @@ def evaluate_rules(*, at: datetime) -> int:
     )
     states = {s.rule_id: s for s in RuleState.objects.filter(rule__in=rules)}
     silenced = selectors.silenced_rule_ids(at=at)
-    readings = metrics.read_many(
-        {(rule.metric, rule.window) for rule in rules}, end=at
-    )
+    readings = metrics.read_many({(rule.metric, rule.window) for rule in rules}, end=at)
 
     # One write per rule that changes: each is its own compare-and-set.
     for rule in rules:
@@ -129,8 +128,9 @@ def evaluate_rules(*, at: datetime) -> int:
     return len(rules)
 
 
-def _evaluate_rule(*, rule: Rule, state: RuleState, reading: Reading,
-                   at: datetime, silenced: bool) -> None:
+def _evaluate_rule(
+    *, rule: Rule, state: RuleState, reading: Reading, at: datetime, silenced: bool
+) -> None:
     if state.evaluated_at is not None and state.evaluated_at >= at:
         return  # another evaluator has judged this tick, or a later one
     new_state = decide(
@@ -147,8 +147,12 @@ def _evaluate_rule(*, rule: Rule, state: RuleState, reading: Reading,
     try:
         with transaction.atomic():
             transition = _record_transition(
-                rule=rule, state=state, new_state=new_state, reading=reading,
-                at=at, silenced=silenced,
+                rule=rule,
+                state=state,
+                new_state=new_state,
+                reading=reading,
+                at=at,
+                silenced=silenced,
             )
     except IntegrityError:
         transition = None
@@ -170,9 +174,15 @@ def _evaluate_rule(*, rule: Rule, state: RuleState, reading: Reading,
     )
 
 
-def _record_transition(*, rule: Rule, state: RuleState, new_state: str,
-                       reading: Reading, at: datetime,
-                       silenced: bool) -> Transition | None:
+def _record_transition(
+    *,
+    rule: Rule,
+    state: RuleState,
+    new_state: str,
+    reading: Reading,
+    at: datetime,
+    silenced: bool,
+) -> Transition | None:
     """Store one transition and its notification; caller holds a transaction."""
     # The unique (rule, version) insert is the claim: a concurrent evaluator
     # blocks on it and then fails with IntegrityError.
@@ -229,8 +239,9 @@ def _record_transition(*, rule: Rule, state: RuleState, new_state: str,
     return transition
 
 
-def _queue_resolved(*, rule: Rule, transition: Transition, incident_id: int,
-                    at: datetime) -> None:
+def _queue_resolved(
+    *, rule: Rule, transition: Transition, incident_id: int, at: datetime
+) -> None:
     # A resolved email answers a firing one; when nobody was told of the
     # incident (silenced throughout), telling them it ended is noise.
     told = Notification.objects.filter(
@@ -297,10 +308,17 @@ def _release_silenced(*, incident_ids: list[int]) -> None:
             _send_on_commit(notification_id)
 
 
-def _queue(*, rule: Rule, kind: str, dedupe_key: str,
-           transition: Transition | None, incident_id: int | None,
-           at: datetime, in_reply_to: str = "",
-           status: str = Notification.Status.PENDING) -> Notification:
+def _queue(
+    *,
+    rule: Rule,
+    kind: str,
+    dedupe_key: str,
+    transition: Transition | None,
+    incident_id: int | None,
+    at: datetime,
+    in_reply_to: str = "",
+    status: str = Notification.Status.PENDING,
+) -> Notification:
     """Record a notification and send it once the transaction commits."""
     notification = Notification.objects.create(
         rule=rule,
@@ -319,9 +337,7 @@ def _queue(*, rule: Rule, kind: str, dedupe_key: str,
 
 
 def _send_on_commit(notification_id: int) -> None:
-    transaction.on_commit(
-        lambda: deliver_notification(notification_id=notification_id)
-    )
+    transaction.on_commit(lambda: deliver_notification(notification_id=notification_id))
 
 
 def new_message_id() -> str:
@@ -380,8 +396,14 @@ def deliver_notification(*, notification_id: int) -> bool:
     return True
 
 
-def _finish(notification: Notification, status: str, *, error: str = "",
-            recipients: list[str] | None = None, subject: str = "") -> None:
+def _finish(
+    notification: Notification,
+    status: str,
+    *,
+    error: str = "",
+    recipients: list[str] | None = None,
+    subject: str = "",
+) -> None:
     fields: dict[str, object] = {"status": status, "error": error}
     if status == Notification.Status.SENT:
         fields.update(sent_at=timezone.now(), recipients=recipients, subject=subject)
@@ -416,9 +438,15 @@ def send_test_email(*, rule: Rule) -> Notification:
     return notification
 
 
-def silence_rule(*, rule: Rule, minutes: int, source: str,
-                 user_id: int | None = None, reason: str = "",
-                 now: datetime | None = None) -> Silence:
+def silence_rule(
+    *,
+    rule: Rule,
+    minutes: int,
+    source: str,
+    user_id: int | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Silence:
     """Mute a rule's emails for ``minutes`` from now."""
     starts = now or timezone.now()
     silence = Silence(
@@ -433,4 +461,3 @@ def silence_rule(*, rule: Rule, minutes: int, source: str,
     silence.save()
     logger.info("Alert rule %s silenced for %d minutes", rule.name, minutes)
     return silence
-

@@ -1,0 +1,58 @@
+"""Admin: the test-email action sends a real email through SMTP."""
+
+import pytest
+from django.urls import reverse
+
+from perfdash.alerts.models import Notification, Rule
+
+pytestmark = pytest.mark.django_db
+
+
+def test_test_email_action_reaches_the_smtp_server(admin_client, inbox, staff):
+    rule = Rule.objects.get(metric="error_rate")
+
+    response = admin_client.post(
+        reverse("admin:alerts_rule_changelist"),
+        {"action": "send_test_email", "_selected_action": [rule.pk]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert inbox.subjects == ["[TEST] Error rate: sample alert email"]
+    message = inbox.messages[0]
+    # The admin user of admin_client is staff with an email too.
+    assert message["To"] == "admin@example.com, ops@example.com"
+    assert (
+        "Immediate investigation required" in message.get_body(("plain",)).get_content()
+    )
+    assert message.get_body(("html",)) is not None
+    notification = Notification.objects.get(kind="test")
+    assert notification.status == "sent"
+    assert notification.recipients == ["admin@example.com", "ops@example.com"]
+
+
+def test_test_email_without_recipients_fails_visibly(admin_client, admin_user, inbox):
+    rule = Rule.objects.get(metric="error_rate")
+    admin_user.email = ""
+    admin_user.save()
+
+    response = admin_client.post(
+        reverse("admin:alerts_rule_changelist"),
+        {"action": "send_test_email", "_selected_action": [rule.pk]},
+        follow=True,
+    )
+
+    assert "failed: no recipients" in response.content.decode()
+    assert inbox.subjects == []
+    assert Notification.objects.get(kind="test").status == "failed"
+
+
+def test_rule_explicit_recipients_replace_staff(make_user, inbox, staff):
+    from perfdash.alerts import services
+
+    rule = Rule.objects.get(metric="error_rate")
+    rule.recipients.add(make_user("oncall", email="oncall@example.com"))
+
+    services.send_test_email(rule=rule)
+
+    assert [m["To"] for m in inbox.messages] == ["oncall@example.com"]

@@ -11,6 +11,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from perfdash.alerts import metrics
 from perfdash.alerts.models import Comparison, Metric, Notification, Rule
 
 SILENCE_SALT = "perfdash.alerts.silence"
@@ -90,13 +91,13 @@ def _context(notification: Notification) -> dict[str, Any]:
     incident = notification.incident
     if transition is not None:
         value, samples = transition.value, transition.sample_count
-        end = transition.at
+        start, end = transition.window_start, transition.at
     else:
         state = getattr(rule, "state", None)
         value = state.value if state else None
         samples = state.sample_count if state else 0
         end = notification.created_at
-    start = end - rule.window
+        start = metrics.window_start(end=end, window=rule.window)
 
     if kind == Notification.Kind.FIRING and transition is not None:
         from_pending = transition.from_state == "pending"

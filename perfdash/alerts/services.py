@@ -194,7 +194,7 @@ def _record_transition(
         at=at,
         value=reading.value,
         sample_count=reading.samples,
-        window_start=at - rule.window,
+        window_start=metrics.window_start(end=at, window=rule.window),
         window_end=at,
         previous_duration=max(at - state.since, timedelta(0)),
         threshold=rule.threshold,

@@ -55,6 +55,13 @@ class Inbox:
             return [str(m["Subject"]) for m in self.messages]
 
 
+def plain_text(message: EmailMessage) -> str:
+    """Return the text/plain body of a received message."""
+    body = message.get_body(("plain",))
+    assert body is not None, "message has no text/plain part"
+    return str(body.get_content())
+
+
 @pytest.fixture(scope="session")
 def smtp_server() -> Iterator[tuple[Inbox, int]]:
     inbox = Inbox()

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from perfdash.alerts.models import Notification, Rule
+from tests.alerts.conftest import plain_text
 
 pytestmark = pytest.mark.django_db
 
@@ -22,9 +23,7 @@ def test_test_email_action_reaches_the_smtp_server(admin_client, inbox, staff):
     message = inbox.messages[0]
     # The admin user of admin_client is staff with an email too.
     assert message["To"] == "admin@example.com, ops@example.com"
-    assert (
-        "Immediate investigation required" in message.get_body(("plain",)).get_content()
-    )
+    assert "Immediate investigation required" in plain_text(message)
     assert message.get_body(("html",)) is not None
     notification = Notification.objects.get(kind="test")
     assert notification.status == "sent"

@@ -60,9 +60,7 @@ def firing_setup(staff: Any) -> Rule:
     return rule
 
 
-def test_two_beats_on_one_tick_make_one_transition_and_one_email(
-    firing_setup, inbox
-):
+def test_two_beats_on_one_tick_make_one_transition_and_one_email(firing_setup, inbox):
     tick = BASE + timedelta(minutes=1)
 
     results = _race(lambda: services.run_tick(now=tick), "alerts_tick")
@@ -74,9 +72,7 @@ def test_two_beats_on_one_tick_make_one_transition_and_one_email(
     assert len(inbox.messages) == 1
 
 
-def test_two_evaluators_past_the_tick_claim_still_make_one_of_each(
-    firing_setup, inbox
-):
+def test_two_evaluators_past_the_tick_claim_still_make_one_of_each(firing_setup, inbox):
     # Duplicated task messages or two beats on offset clocks reach the rule
     # itself together: the unique (rule, version) is then the claim.
     at = BASE + timedelta(minutes=1)

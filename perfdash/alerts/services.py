@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 # A notification whose sending failed is tried again on later ticks, this
 # many times in all, then left failed for an operator to see.
 MAX_ATTEMPTS = 3
+# Ticks only show the evaluator's health; transitions keep the history.
+TICK_RETENTION = timedelta(days=7)
 
 
 def tick_time(now: datetime) -> datetime:
@@ -89,6 +91,7 @@ def run_tick(*, now: datetime | None = None, hostname: str = "") -> Tick | None:
     Tick.objects.filter(pk=tick.pk).update(
         finished_at=timezone.now(), rules_evaluated=evaluated
     )
+    Tick.objects.filter(at__lt=at - TICK_RETENTION).delete()
     return tick
 
 

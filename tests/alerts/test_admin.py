@@ -55,3 +55,16 @@ def test_rule_explicit_recipients_replace_staff(make_user, inbox, staff):
     services.send_test_email(rule=rule)
 
     assert [m["To"] for m in inbox.messages] == ["oncall@example.com"]
+
+
+def test_rule_list_shows_each_rules_state(admin_client):
+    response = admin_client.get(reverse("admin:alerts_rule_changelist"))
+
+    assert response.status_code == 200
+    assert response.content.decode().count("not evaluated yet") == Rule.objects.count()
+
+
+@pytest.mark.parametrize("model", ["transition", "notification", "tick", "silence"])
+def test_history_lists_open_in_admin(admin_client, model):
+    response = admin_client.get(reverse(f"admin:alerts_{model}_changelist"))
+    assert response.status_code == 200

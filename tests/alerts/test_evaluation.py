@@ -22,7 +22,7 @@ from freezegun import freeze_time
 from perfdash import services as perfdash_services
 from perfdash.alerts import services
 from perfdash.alerts.models import Notification, Rule, RuleState
-from tests.alerts.conftest import make_rule
+from tests.alerts.conftest import free_port, make_rule
 
 pytestmark = pytest.mark.django_db
 
@@ -252,3 +252,35 @@ def test_a_tick_runs_once_however_often_it_is_triggered(
 
     assert first is not None and again is None
     assert len(inbox.messages) == 1
+
+
+def test_an_email_that_failed_is_sent_on_a_later_tick_once(
+    inbox, staff, settings, django_capture_on_commit_callbacks
+):
+    Rule.objects.update(enabled=False)
+    rule = make_rule(name="err")
+    feed("error_rate", 0, "8")
+    feed("error_rate", 1, "8")
+    working_port = settings.EMAIL_PORT
+    settings.EMAIL_PORT = free_port()  # nothing listens: the send fails
+
+    with (
+        freeze_time(BASE + timedelta(minutes=1)),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        services.run_tick()
+    failed = rule.notifications.get()
+    assert (failed.status, failed.attempts) == ("failed", 1)
+    assert failed.error
+
+    settings.EMAIL_PORT = working_port
+    for minute in (2, 3):
+        with (
+            freeze_time(BASE + timedelta(minutes=minute)),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            services.run_tick()
+
+    sent = rule.notifications.get()
+    assert (sent.status, sent.attempts) == ("sent", 2)
+    assert inbox.subjects == ["[CRITICAL] FIRING: err (8.0% > 5.0%)"]

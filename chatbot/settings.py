@@ -322,8 +322,10 @@ ALERTS = {
         "ALERTS_SILENCE_LINK_MAX_AGE_SECONDS", default=7 * 86400
     ),
     "SILENCE_LINK_MINUTES": env.int("ALERTS_SILENCE_LINK_MINUTES", default=60),
-    # Where the dashboard lives; emails link to it with ?start=&end= (UTC).
-    "DASHBOARD_PATH": env.str("ALERTS_DASHBOARD_PATH", default="/admin/perfdash/"),
+    # Where the dashboard lives; emails link to it with a custom UTC range.
+    "DASHBOARD_PATH": env.str(
+        "ALERTS_DASHBOARD_PATH", default="/admin/performance/"
+    ),
 }
 CELERY_BEAT_SCHEDULE["alerts-evaluate"] = {
     "task": "perfdash.alerts.tasks.evaluate_alerts",

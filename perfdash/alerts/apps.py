@@ -6,3 +6,8 @@ class AlertsConfig(AppConfig):
     name = "perfdash.alerts"
     label = "alerts"
     verbose_name = "Alerts"
+
+    def ready(self) -> None:
+        from perfdash.alerts import dashboard
+
+        dashboard.register_section()

@@ -74,9 +74,15 @@ def silence_token(*, rule: Rule, minutes: int) -> str:
 
 
 def dashboard_url(*, start: datetime, end: datetime) -> str:
-    """Return the absolute dashboard link for a UTC window."""
+    """Return the absolute dashboard link for a UTC window of whole minutes."""
+    # The dashboard reads whole minutes: round the end up so a window that
+    # ends mid-minute still shows that minute.
+    minute = end.replace(second=0, microsecond=0)
+    if minute != end:
+        end = minute + timedelta(minutes=1)
     query = urlencode(
         {
+            "range": "custom",
             "start": start.astimezone(UTC).isoformat(),
             "end": end.astimezone(UTC).isoformat(),
         }

@@ -34,16 +34,34 @@ def is_evaluator_late(*, now: datetime | None = None) -> bool:
     return (now or timezone.now()) - last > late_after
 
 
-def recent_transitions(*, limit: int = 50) -> QuerySet[Transition]:
-    """Return the latest state changes of all rules, newest first."""
-    return Transition.objects.select_related("rule").order_by("-at", "-id")[:limit]
+def recent_transitions(
+    *,
+    limit: int = 50,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> QuerySet[Transition]:
+    """Return the latest state changes, newest first, optionally in a range."""
+    transitions = Transition.objects.select_related("rule")
+    if start is not None:
+        transitions = transitions.filter(at__gte=start)
+    if end is not None:
+        transitions = transitions.filter(at__lt=end)
+    return transitions.order_by("-at", "-id")[:limit]
 
 
-def recent_notifications(*, limit: int = 50) -> QuerySet[Notification]:
-    """Return the latest notifications with their outcome, newest first."""
-    return Notification.objects.select_related("rule").order_by("-created_at", "-id")[
-        :limit
-    ]
+def recent_notifications(
+    *,
+    limit: int = 50,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> QuerySet[Notification]:
+    """Return the latest notifications with their outcome, optionally in a range."""
+    notifications = Notification.objects.select_related("rule")
+    if start is not None:
+        notifications = notifications.filter(created_at__gte=start)
+    if end is not None:
+        notifications = notifications.filter(created_at__lt=end)
+    return notifications.order_by("-created_at", "-id")[:limit]
 
 
 def rules_with_state() -> QuerySet[Rule]:

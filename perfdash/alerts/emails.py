@@ -139,7 +139,7 @@ def _context(notification: Notification) -> dict[str, Any]:
         "recovery_threshold": format_value(rule.metric, rule.recovery_value),
         "window_start": _utc(start),
         "window_end": _utc(end),
-        "window_length": format_duration(rule.window),
+        "window_length": format_duration(end - start),
         "sample_count": samples,
         "min_samples": rule.min_samples,
         "state_line": state_line,

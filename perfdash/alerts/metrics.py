@@ -6,16 +6,15 @@ part of it falls in the window.
 """
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from perfdash import selectors as perfdash_selectors
 from perfdash.alerts.models import Metric
 from perfdash.selectors import Summary
 
 
-@dataclass(frozen=True)
-class Reading:
+class Reading(NamedTuple):
     """A metric's value over a window and how many samples it rests on."""
 
     value: float | None

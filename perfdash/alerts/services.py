@@ -166,8 +166,7 @@ def _evaluate_rule(
             at.isoformat(),
         )
         return
-    log = logger.warning if new_state == State.FIRING else logger.info
-    log(
+    logger.info(
         "Alert rule %s: %s -> %s (value %s, %d samples)",
         rule.name,
         transition.from_state,

@@ -40,14 +40,14 @@ def test_request_metrics_count_requests_as_samples(traffic):
     assert p95.samples == 40
     assert p95.value == pytest.approx(900.0, rel=0.02)
     cache = metrics.read("cache_hit_ratio", START, END)
-    assert cache == Reading(pytest.approx(0.75), 40)
+    assert cache == (pytest.approx(0.75), 40)
 
 
 def test_upstream_time_is_kept_apart_from_app_time(traffic):
     upstream = metrics.read("upstream_time_p95", START, END)
     app = metrics.read("app_time_p95", START, END)
-    assert upstream == Reading(pytest.approx(800.0, rel=0.02), 4)
-    assert app == Reading(pytest.approx(100.0, rel=0.02), 40)
+    assert upstream == (pytest.approx(800.0, rel=0.02), 4)
+    assert app == (pytest.approx(100.0, rel=0.02), 40)
 
 
 def test_connection_utilization_counts_its_samples():
@@ -58,7 +58,7 @@ def test_connection_utilization_counts_its_samples():
 
     reading = metrics.read("db_connection_utilization", START, END)
 
-    assert reading == Reading(pytest.approx(0.9), 3)
+    assert reading == (pytest.approx(0.9), 3)
 
 
 def test_an_empty_window_is_no_value_and_no_samples():

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "conversations",
     "perfdash",
+    "perfdash.alerts",
 ]
 
 MIDDLEWARE = [
@@ -309,6 +310,32 @@ if PERFDASH["SILK_ENABLED"]:
         "task": "perfdash.collect_silk_garbage",
         "schedule": 3600.0,
     }
+
+# --- alerts ---------------------------------------------------------------
+
+ALERTS = {
+    # Beat runs the evaluator this often; each run is one claimed tick.
+    "TICK_SECONDS": env.float("ALERTS_TICK_SECONDS", default=60.0),
+    # The dashboard warns when the last run is older than this; 0 means three
+    # ticks.
+    "LATE_AFTER_SECONDS": env.float("ALERTS_LATE_AFTER_SECONDS", default=0.0),
+    # Signed "silence" links in emails stop working after this long.
+    "SILENCE_LINK_MAX_AGE_SECONDS": env.int(
+        "ALERTS_SILENCE_LINK_MAX_AGE_SECONDS", default=7 * 86400
+    ),
+    "SILENCE_LINK_MINUTES": env.int("ALERTS_SILENCE_LINK_MINUTES", default=60),
+    # Where the dashboard lives; emails link to it with a custom UTC range.
+    "DASHBOARD_PATH": env.str(
+        "ALERTS_DASHBOARD_PATH", default="/admin/performance/"
+    ),
+}
+CELERY_BEAT_SCHEDULE["alerts-evaluate"] = {
+    "task": "perfdash.alerts.tasks.evaluate_alerts",
+    "schedule": timedelta(seconds=ALERTS["TICK_SECONDS"]),
+    # A message older than one tick is stale: after a restart or an outage,
+    # the queue must not replay a storm of evaluations.
+    "options": {"expires": ALERTS["TICK_SECONDS"]},
+}
 
 # --- email ----------------------------------------------------------------
 

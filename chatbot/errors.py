@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -81,7 +82,18 @@ def _message_of(detail: Any) -> str:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render any exception a DRF view raises in the one error shape."""
-    if isinstance(exc, Http404):
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database went away or the pool had no connection in time:
+        # the client should retry, the operator sees a warning, not a 500.
+        logger.warning(
+            "Database unavailable in %s: %s",
+            context.get("view").__class__.__name__,
+            type(exc).__name__,
+        )
+        exc = ServiceUnavailable(
+            "The database is unavailable; retry shortly.", code="database_unavailable"
+        )
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()

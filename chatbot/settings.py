@@ -287,6 +287,27 @@ X_FRAME_OPTIONS = "DENY"
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
 
+# --- reliability: throttling, API headers, database outages ---------------
+
+# Requests per window ("N/s", "N/min", "N/hour", "N/day"; "none" turns a
+# limit off), counted atomically in the cache by chatbot.throttling.
+THROTTLE_RATES = {
+    "user": env.str("THROTTLE_USER_RATE", default="600/min"),
+    "chat": env.str("THROTTLE_CHAT_RATE", default="60/min"),
+    "token_ip": env.str("THROTTLE_TOKEN_IP_RATE", default="60/min"),
+    "token_user": env.str("THROTTLE_TOKEN_USER_RATE", default="10/min"),
+}
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["chatbot.throttling.UserRateThrottle"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.common.CommonMiddleware"),
+    "chatbot.middleware.ApiHeadersMiddleware",
+)
+if _db["ENGINE"] == "django.db.backends.postgresql":
+    # With the pool, Django turns this into psycopg_pool's check on checkout
+    # (one empty round trip): after a database restart only the requests in
+    # flight fail, not one request per dead idle connection.
+    _db["CONN_HEALTH_CHECKS"] = env.bool("DB_HEALTH_CHECKS", default=True)
+
 # --- logging --------------------------------------------------------------
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

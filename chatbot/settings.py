@@ -178,6 +178,7 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
     "USER_ID_CLAIM": "user_id",
     "USER_ID_FIELD": "id",
+    "TOKEN_REFRESH_SERIALIZER": "chatbot.auth.RefreshSerializer",
 }
 
 REST_FRAMEWORK = {

@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
+from psycopg_pool import PoolTimeout
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -90,9 +91,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             context.get("view").__class__.__name__,
             type(exc).__name__,
         )
-        exc = ServiceUnavailable(
-            "The database is unavailable; retry shortly.", code="database_unavailable"
-        )
+        if isinstance(exc.__cause__, PoolTimeout):
+            exc = ServiceUnavailable(
+                "Every database connection is busy; retry shortly.",
+                code="database_busy",
+            )
+        else:
+            exc = ServiceUnavailable(
+                "The database is unavailable; retry shortly.",
+                code="database_unavailable",
+            )
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -7,11 +7,37 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 
+from chatbot.dbhealth import BREAKER
 from chatbot.errors import ServiceUnavailable, error_body
 
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
+
+
+def database_unavailable() -> JsonResponse:
+    """Return the 503 answer for a database that is down or out of connections."""
+    error = ServiceUnavailable(
+        "The database is unavailable; retry shortly.", code="database_unavailable"
+    )
+    response = JsonResponse(
+        error_body(error.error_code, str(error.detail)), status=error.status_code
+    )
+    response["Retry-After"] = str(error.retry_after)
+    add_never_cache_headers(response)
+    return response
+
+
+class DatabaseBreakerMiddleware:
+    """Answer 503 at once while the database breaker is open (chatbot.dbhealth)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not BREAKER.allow():
+            return database_unavailable()
+        return self.get_response(request)
 
 
 class ApiHeadersMiddleware:
@@ -43,11 +69,4 @@ class ApiHeadersMiddleware:
         logger.warning(
             "Database unavailable on %s: %s", request.path, type(exception).__name__
         )
-        error = ServiceUnavailable(
-            "The database is unavailable; retry shortly.", code="database_unavailable"
-        )
-        response = JsonResponse(
-            error_body(error.error_code, str(error.detail)), status=error.status_code
-        )
-        response["Retry-After"] = str(error.retry_after)
-        return response
+        return database_unavailable()

@@ -311,6 +311,12 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     # (one empty round trip): after a database restart only the requests in
     # flight fail, not one request per dead idle connection.
     _db["CONN_HEALTH_CHECKS"] = env.bool("DB_HEALTH_CHECKS", default=True)
+    # Refused connections trip a breaker: requests fail fast with a 503 while
+    # the database is down instead of each waiting DB_POOL_TIMEOUT.
+    from chatbot.dbhealth import BreakerConnection
+
+    _db["OPTIONS"]["pool"]["connection_class"] = BreakerConnection
+    MIDDLEWARE.insert(0, "chatbot.middleware.DatabaseBreakerMiddleware")
 
 # --- logging --------------------------------------------------------------
 

@@ -142,9 +142,7 @@ class Process:
         self.log_path = workdir / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def spawn(
-        self, argv: list[str], *, env: Mapping[str, str] | None = None
-    ) -> None:
+    def spawn(self, argv: list[str], *, env: Mapping[str, str] | None = None) -> None:
         """Start ``argv``; its stdout and stderr append to the log file."""
         # The child keeps its own copy of the descriptor.
         log = open(self.log_path, "ab")
@@ -257,12 +255,18 @@ class RedisServer(Process):
         self.spawn(
             [
                 shutil.which("redis-server") or "redis-server",
-                "--port", str(self.port),
-                "--bind", "127.0.0.1",
-                "--save", "",
-                "--appendonly", "no",
-                "--daemonize", "no",
-                "--dir", str(self.workdir),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--dir",
+                str(self.workdir),
             ]
         )
         wait_until(self._ping, timeout=15, what="private redis to answer PING")
@@ -350,8 +354,18 @@ class PostgresCluster:
         if os.geteuid() == 0:
             shutil.chown(self.workdir, user="postgres", group="postgres")
         self._run(
-            "initdb", "-D", str(self.datadir), "-U", "postgres", "-A", "trust",
-            "--no-sync", "-E", "UTF8", "--locale", "C",
+            "initdb",
+            "-D",
+            str(self.datadir),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale",
+            "C",
         )
 
     def start(self) -> None:
@@ -362,15 +376,31 @@ class PostgresCluster:
             "-c synchronous_commit=off -c full_page_writes=off"
         )
         self._run(
-            "pg_ctl", "-D", str(self.datadir), "-l", str(self.log_path),
-            "-o", options, "-w", "-t", "30", "start",
+            "pg_ctl",
+            "-D",
+            str(self.datadir),
+            "-l",
+            str(self.log_path),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "30",
+            "start",
         )
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server; ``immediate`` is a crash, ``fast`` ends sessions."""
         if (self.datadir / "postmaster.pid").exists():
             self._run(
-                "pg_ctl", "-D", str(self.datadir), "-m", mode, "-w", "-t", "30",
+                "pg_ctl",
+                "-D",
+                str(self.datadir),
+                "-m",
+                mode,
+                "-w",
+                "-t",
+                "30",
                 "stop",
             )
 
@@ -457,13 +487,22 @@ class Gunicorn(Process):
         """Start gunicorn and wait (bounded) until it answers HTTP."""
         self.spawn(
             [
-                PYTHON, "-m", "gunicorn", "chatbot.wsgi:application",
-                "--bind", f"127.0.0.1:{self.port}",
-                "--workers", str(workers),
-                "--threads", str(threads),
-                "--timeout", str(timeout),
-                "--graceful-timeout", "10",
-                "--access-logfile", "-",
+                PYTHON,
+                "-m",
+                "gunicorn",
+                "chatbot.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+                "--timeout",
+                str(timeout),
+                "--graceful-timeout",
+                "10",
+                "--access-logfile",
+                "-",
                 # Several instances run side by side: no shared control socket.
                 "--no-control-socket",
                 *extra_args,
@@ -506,7 +545,10 @@ def gunicorn(
         try:
             with _reported(server):
                 server.start(
-                    env, workers=workers, threads=threads, timeout=timeout,
+                    env,
+                    workers=workers,
+                    threads=threads,
+                    timeout=timeout,
                     extra_args=extra_args,
                 )
                 yield server
@@ -544,9 +586,17 @@ def celery_worker(
     with _workdir(name) as workdir:
         process = CeleryProcess(name, workdir)
         argv = [
-            "worker", "--pool", "solo", "--concurrency", "1",
-            "--hostname", f"{name}-{os.getpid()}@%h",
-            "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+            "worker",
+            "--pool",
+            "solo",
+            "--concurrency",
+            "1",
+            "--hostname",
+            f"{name}-{os.getpid()}@%h",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
         ]
         if queues:
             argv += ["--queues", queues]
@@ -566,9 +616,13 @@ def celery_beat(
     with _workdir(name) as workdir:
         process = CeleryProcess(name, workdir)
         argv = [
-            "beat", "--loglevel", "INFO",
-            "--schedule", str(workdir / "celerybeat-schedule"),
-            "--pidfile", "",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(workdir / "celerybeat-schedule"),
+            "--pidfile",
+            "",
         ]
         try:
             with _reported(process):

@@ -44,9 +44,7 @@ def test_token_issue_is_throttled_per_username_with_retry_after(rates, user):
     rates["token_user"] = "3/day"
     client = APIClient()
 
-    answers = [
-        _guess(client, "Alice", REMOTE_ADDR=f"10.0.0.{i}") for i in range(1, 5)
-    ]
+    answers = [_guess(client, "Alice", REMOTE_ADDR=f"10.0.0.{i}") for i in range(1, 5)]
 
     assert [a.status_code for a in answers] == [401, 401, 401, 429]
     assert [a["X-RateLimit-Remaining"] for a in answers] == ["2", "1", "0", "0"]
@@ -60,9 +58,7 @@ def test_token_issue_is_throttled_per_username_with_retry_after(rates, user):
 
 
 @pytest.mark.django_db
-def test_token_issue_is_throttled_per_ip_and_forwarded_for_is_not_trusted(
-    rates, user
-):
+def test_token_issue_is_throttled_per_ip_and_forwarded_for_is_not_trusted(rates, user):
     rates["token_ip"] = "2/day"
     client = APIClient()
 
@@ -76,9 +72,7 @@ def test_token_issue_is_throttled_per_ip_and_forwarded_for_is_not_trusted(
 
 
 @pytest.mark.django_db
-def test_forwarded_for_is_read_through_the_trusted_proxies_only(
-    rates, settings, user
-):
+def test_forwarded_for_is_read_through_the_trusted_proxies_only(rates, settings, user):
     rates["token_ip"] = "1/day"
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
     client = APIClient()
@@ -134,9 +128,7 @@ def test_counter_is_atomic_across_concurrent_clients():
 
 @pytest.mark.faults
 @pytest.mark.django_db
-def test_token_issue_works_without_throttling_when_redis_is_down(
-    rates, settings, user
-):
+def test_token_issue_works_without_throttling_when_redis_is_down(rates, settings, user):
     rates["token_user"] = "1/day"
     with servers.private_redis() as redis:
         settings.CACHES = {

@@ -396,7 +396,11 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     from chatbot.dbhealth import BreakerConnection
 
     _db["OPTIONS"]["pool"]["connection_class"] = BreakerConnection
-    MIDDLEWARE.insert(0, "chatbot.middleware.DatabaseBreakerMiddleware")
+    _measured = "perfdash.middleware.PerfdashMiddleware"
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index(_measured) + 1 if _measured in MIDDLEWARE else 0,
+        "chatbot.middleware.DatabaseBreakerMiddleware",
+    )
 
 # --- logging --------------------------------------------------------------
 

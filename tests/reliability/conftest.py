@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 
 from tests import servers
@@ -80,6 +81,25 @@ def assert_history(messages: list[dict[str, Any]], turns: int) -> None:
     """Assert a conversation holds exactly ``turns`` whole turns, in order."""
     assert [m["seq"] for m in messages] == list(range(1, 2 * turns + 1))
     assert [m["role"] for m in messages] == ["user", "assistant"] * turns
+
+
+def measured_requests(database_url: str) -> dict[tuple[str, str, int], int]:
+    """Return perfdash's request counts by (route, method, status class)."""
+    with psycopg.connect(database_url) as db:
+        rows = db.execute(
+            "SELECT route, method, status_class, SUM(requests), COUNT(DISTINCT pid) "
+            "FROM perfdash_requeststatminute GROUP BY route, method, status_class"
+        ).fetchall()
+    return {(route, method, status): int(n) for route, method, status, n, _ in rows}
+
+
+def measured_processes(database_url: str) -> int:
+    """Return how many web processes flushed perfdash rows."""
+    with psycopg.connect(database_url) as db:
+        row = db.execute(
+            "SELECT COUNT(DISTINCT (host, pid)) FROM perfdash_requeststatminute"
+        ).fetchone()
+    return int(row[0]) if row else 0
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 import pytest
 
 from tests import servers
-from tests.reliability.conftest import assert_history, sign_up
+from tests.reliability.conftest import assert_history, measured_requests, sign_up
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
@@ -15,7 +15,7 @@ def _expected_reply(turns_before: int, message: str) -> str:
 
 
 def test_chat_survives_redis_pause_and_stop_without_stale_history(
-    stack_env, redis, fake_model
+    stack_env, redis, fake_model, database_url
 ):
     env = stack_env(THROTTLE_CHAT_RATE="1000/hour", CHAT_CONTEXT_MESSAGES="100")
     with servers.gunicorn(env) as web:
@@ -68,3 +68,9 @@ def test_chat_survives_redis_pause_and_stop_without_stale_history(
     assert_history(history, turns)  # nothing lost, nothing doubled
     upstream = [len(r["messages"]) for r in fake_model.requests]
     assert upstream == [2 * n + 1 for n in range(turns)]
+    # perfdash measured every turn through the outage (flushed to PostgreSQL
+    # when gunicorn stopped), and saw no server error.
+    measured = measured_requests(database_url)
+    chat_posts = {k: n for k, n in measured.items() if k[0].endswith("/chat")}
+    assert chat_posts == {(next(iter(chat_posts))[0], "POST", 2): turns}
+    assert not any(status == 5 for _, _, status in measured)

@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/", include("conversations.urls")),
     # perfdash: staff JSON API and the Prometheus endpoint (pages: admin).
     path("perfdash/", include("perfdash.dashboard.urls")),
+    path("alerts/", include("perfdash.alerts.urls")),
 ]
 
 # django-silk, the optional deep profiler (staff only), when SILK_ENABLED.

@@ -185,8 +185,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--routes", type=int, default=20)
-    parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("--sample-seconds", type=int, default=5)
+    parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument("--sample-seconds", type=int, default=60)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument(
         "--keep",

@@ -315,7 +315,7 @@ class _Totals:
         merger = self.sketch.get(name)
         if merger is None or not merger.count:
             return None
-        value = sketches.quantile(merger.sketch(), q)
+        value = merger.quantile(q)
         return None if value is None else value * 1000.0
 
     def figures(self, seconds: float) -> dict[str, Any]:
@@ -463,7 +463,7 @@ def _resources(
             into["pool_waiting_max"] = row["waiting_high"]
             into["pool_errors"] = 0
     # Pool errors are cumulative per process: what each process added.
-    for row in (
+    for grp in (
         process.filter(_POOLED)
         .values("slot", "host", "pid")
         .annotate(
@@ -472,8 +472,8 @@ def _resources(
         )
         .order_by()
     ):
-        figures[row["slot"]]["pool_errors"] += row["high"] - row["low"]
-    for row in (
+        figures[grp["slot"]]["pool_errors"] += grp["high"] - grp["low"]
+    for use in (
         connections.values("slot")
         .annotate(
             n=Count("id"),
@@ -484,14 +484,14 @@ def _resources(
         )
         .order_by()
     ):
-        if not row["n"]:
+        if not use["n"]:
             continue
-        into = figures[row["slot"]]
-        into["connection_samples"] = row["n"]
-        into["connection_utilization"] = row["use_mean"]
-        into["connection_utilization_max"] = row["use_high"]
-        into["connections_max"] = row["connections_high"]
-        into["max_connections"] = row["limit_high"]
+        into = figures[use["slot"]]
+        into["connection_samples"] = use["n"]
+        into["connection_utilization"] = use["use_mean"]
+        into["connection_utilization_max"] = use["use_high"]
+        into["connections_max"] = use["connections_high"]
+        into["max_connections"] = use["limit_high"]
     return figures
 
 
@@ -538,11 +538,14 @@ def time_series(
     end: datetime,
     step_seconds: int,
     route: str | None = None,
+    sketch_fields: Iterable[str] = RequestStatBase.SKETCH_FIELDS,
 ) -> list[SeriesPoint]:
     """Return one point per step from ``start`` (floored to the minute) to ``end``.
 
     ``step_seconds`` must be a positive multiple of 60. Steps that are whole
     hours or days read rolled-up rows when ``start`` is aligned to them.
+    Percentiles are computed for ``sketch_fields`` only (the others are None),
+    so a chart of total time need not read the other sketches.
     """
     if step_seconds <= 0 or step_seconds % 60:
         raise ValueError("step_seconds must be a positive multiple of 60")
@@ -550,8 +553,8 @@ def time_series(
     start = _floor(start, timedelta(minutes=1))
     count = max(1, -(-int((end - start).total_seconds()) // step_seconds))
     buckets = [_Totals() for _ in range(count)]
-    fields = RequestStatBase.SKETCH_FIELDS
-    for row in _stat_rows(start, end, route=route, step=step):
+    fields = tuple(sketch_fields)
+    for row in _stat_rows(start, end, route=route, step=step, fields=fields):
         index = int((row.bucket - start) / step)
         if 0 <= index < count:
             buckets[index].add(row, fields)
@@ -707,8 +710,13 @@ def route_sketches(
 
 def freshness() -> datetime | None:
     """Return when the newest request row or process sample was written."""
+    # The newest minute bucket's rows are the last written (flushes add to
+    # the current minute); reading them walks the bucket index, where a
+    # maximum of updated_at would scan a week of rows on every page.
     newest = [
-        RequestStatMinute.objects.aggregate(newest=Max("updated_at"))["newest"],
+        RequestStatMinute.objects.filter(
+            bucket=RequestStatMinute.objects.order_by("-bucket").values("bucket")[:1]
+        ).aggregate(newest=Max("updated_at"))["newest"],
         ProcessSample.objects.aggregate(newest=Max("at"))["newest"],
     ]
     present = [moment for moment in newest if moment is not None]

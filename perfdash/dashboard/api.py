@@ -23,6 +23,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from perfdash import selectors as perf
 from perfdash.dashboard import selectors
 from perfdash.dashboard.ranges import PRESETS, TimeRange, parse_range
+from perfdash.models import RequestStatBase
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +185,11 @@ class SeriesView(StaffAPIView):
     def get(self, request: Request) -> Response:
         time_range = parse_range(request.query_params)
         route = _route(request)
-        points, processes = selectors.chart_series(time_range=time_range, route=route)
+        points, processes = selectors.chart_series(
+            time_range=time_range,
+            route=route,
+            sketch_fields=RequestStatBase.SKETCH_FIELDS,
+        )
         out = SeriesOut(
             range=_range_out(time_range),
             route=route,

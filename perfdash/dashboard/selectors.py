@@ -476,14 +476,26 @@ def range_summary(
     return summary, chat, perf.freshness()
 
 
+# The only sketch the charts draw percentiles from; the rest of a series
+# point (rates, means, ratios, resources) comes from sums.
+CHART_SKETCHES = ("total_sketch",)
+
+
 def chart_series(
-    *, time_range: TimeRange, route: str | None
+    *,
+    time_range: TimeRange,
+    route: str | None,
+    sketch_fields: Sequence[str] = CHART_SKETCHES,
 ) -> tuple[list[perf.SeriesPoint], list[perf.ProcessPoint]]:
     """Return the request and process series the charts draw."""
     chart_start, step = chart_window(time_range)
     step_seconds = int(step.total_seconds())
     points = perf.time_series(
-        start=chart_start, end=time_range.end, step_seconds=step_seconds, route=route
+        start=chart_start,
+        end=time_range.end,
+        step_seconds=step_seconds,
+        route=route,
+        sketch_fields=sketch_fields,
     )
     processes = perf.process_series(
         start=chart_start, end=time_range.end, step_seconds=step_seconds

@@ -9,8 +9,8 @@ from urllib.parse import quote
 
 import pytest
 from django.utils import timezone
+from selenium import webdriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webdriver import WebDriver
 
 from tests.dashboard.browser import chromium, console_errors, screenshot_dir
 from tests.dashboard.conftest import CHAT, PASSWORD, seed_metrics
@@ -18,7 +18,7 @@ from tests.dashboard.conftest import CHAT, PASSWORD, seed_metrics
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def _assert_charts_drawn(driver: WebDriver, page: str) -> int:
+def _assert_charts_drawn(driver: webdriver.Chrome, page: str) -> int:
     charts = driver.find_elements(By.CSS_SELECTOR, "figure.perfdash-chart")
     assert len(charts) >= 9, page
     for chart in charts:
@@ -41,7 +41,7 @@ def _assert_charts_drawn(driver: WebDriver, page: str) -> int:
     return len(charts)
 
 
-def _check_page(driver: WebDriver, page: str) -> None:
+def _check_page(driver: webdriver.Chrome, page: str) -> None:
     assert console_errors(driver) == [], page
     # Grow the window to the page's height so the screenshot shows all of it.
     height = driver.execute_script("return document.body.scrollHeight")

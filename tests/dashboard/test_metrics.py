@@ -1,5 +1,7 @@
 """``/perfdash/metrics``: Prometheus text, stored counts, staff or token only."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -88,7 +90,7 @@ def test_pool_gauges_sum_the_live_processes(staff_client):
         )
     # An exited process's old sample no longer counts.
     services.record_process_sample(
-        at=now - timezone.timedelta(minutes=30),
+        at=now - timedelta(minutes=30),
         host="web",
         pid=3,
         cpu_percent=5,

@@ -49,5 +49,7 @@ def test_a_registered_section_renders_its_context(staff_client, empty_loadtests)
 def test_unknown_slots_are_refused():
     with pytest.raises(ValueError):
         sections.register(
-            sections.Section(slot="weather", title="", template="", context=dict)
+            sections.Section(
+                slot="weather", title="", template="", context=lambda _r: {}
+            )
         )

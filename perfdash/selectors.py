@@ -247,8 +247,11 @@ def _stat_rows(
     route: str | None = None,
     step: timedelta | None = None,
     fields: Iterable[str] = RequestStatBase.SKETCH_FIELDS,
-) -> Iterator[RequestStatBase]:
-    """Yield stored request rows covering [start, end) once each."""
+) -> Iterator[Any]:
+    """Yield stored request rows covering [start, end) once each.
+
+    Each row is a named tuple with the keys, the sums and ``fields``.
+    """
     done = _complete_until()
     if step is not None:
         # A series may only use a level whose buckets fit its steps.
@@ -271,7 +274,9 @@ def _stat_rows(
         rows = model._default_manager.filter(bucket__gte=first, bucket__lt=last)
         if route is not None:
             rows = rows.filter(route=route)
-        yield from rows.only(*columns).iterator(chunk_size=2000)
+        # Named tuples, not model instances: a week's read is thousands of
+        # rows, and building a model per row costs more than using it.
+        yield from rows.values_list(*columns, named=True).iterator(chunk_size=2000)
 
 
 @dataclass
@@ -291,7 +296,7 @@ class _Totals:
     methods: set[str] = field(default_factory=set)
     sketch: dict[str, sketches.SketchMerger] = field(default_factory=dict)
 
-    def add(self, row: RequestStatBase, fields: Iterable[str]) -> None:
+    def add(self, row: Any, fields: Iterable[str]) -> None:
         self.requests += row.requests
         if row.status_class == 5:
             self.errors += row.requests
@@ -498,15 +503,22 @@ def _resources(
 # --- public reads -----------------------------------------------------------------
 
 
-def summary(*, start: datetime, end: datetime, route: str | None = None) -> Summary:
+def summary(
+    *,
+    start: datetime,
+    end: datetime,
+    route: str | None = None,
+    sketch_fields: Iterable[str] = RequestStatBase.SKETCH_FIELDS,
+) -> Summary:
     """Return request and resource figures over [start, end), for one route or all.
 
     Resource figures (pool, connections, CPU, memory) are process-wide and do
-    not depend on ``route``.
+    not depend on ``route``. Percentiles are computed for ``sketch_fields``
+    only; a page that shows a few of them need not read every sketch.
     """
     totals = _Totals()
-    fields = RequestStatBase.SKETCH_FIELDS
-    for row in _stat_rows(start, end, route=route):
+    fields = tuple(sketch_fields)
+    for row in _stat_rows(start, end, route=route, fields=fields):
         totals.add(row, fields)
     seconds = (end - start).total_seconds()
     return Summary(
@@ -518,9 +530,22 @@ def summary(*, start: datetime, end: datetime, route: str | None = None) -> Summ
     )
 
 
-def route_table(*, start: datetime, end: datetime) -> list[RouteRow]:
+ROUTE_TABLE_SKETCHES = (
+    "total_sketch",
+    "app_sketch",
+    "upstream_sketch",
+    "statement_sketch",
+)
+
+
+def route_table(
+    *,
+    start: datetime,
+    end: datetime,
+    sketch_fields: Iterable[str] = ROUTE_TABLE_SKETCHES,
+) -> list[RouteRow]:
     """Return one row per route seen in [start, end), busiest first."""
-    fields = ("total_sketch", "app_sketch", "upstream_sketch", "statement_sketch")
+    fields = tuple(sketch_fields)
     per_route: dict[str, _Totals] = defaultdict(_Totals)
     for row in _stat_rows(start, end, fields=fields):
         per_route[row.route].add(row, fields)

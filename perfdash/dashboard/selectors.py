@@ -476,9 +476,11 @@ def range_summary(
     return summary, chat, perf.freshness()
 
 
-# The only sketch the charts draw percentiles from; the rest of a series
-# point (rates, means, ratios, resources) comes from sums.
+# The sketches whose percentiles a page shows; every other figure (rates,
+# means, ratios, resources) comes from sums. The JSON API reads them all.
 CHART_SKETCHES = ("total_sketch",)
+PAGE_SUMMARY_SKETCHES = ("statement_sketch",)
+ROUTE_SKETCHES = ("total_sketch", "statement_sketch")
 
 
 def chart_series(
@@ -514,12 +516,19 @@ def dashboard_page(
     """Return the overview (``route`` None) or one route's page for a range."""
     now = now or timezone.now()
     start, end = time_range.start, time_range.end
-    summary = perf.summary(start=start, end=end, route=route)
+    # Only the percentiles the page shows are computed: the statement p95
+    # tile, the route's p95 tile, the table's p50/p95/p99.
+    summary = perf.summary(
+        start=start,
+        end=end,
+        route=route,
+        sketch_fields=PAGE_SUMMARY_SKETCHES if route is None else ROUTE_SKETCHES,
+    )
     fresh = perf.freshness()
     points, processes = chart_series(time_range=time_range, route=route)
 
     base = time_range.query()
-    route_rows = perf.route_table(start=start, end=end)
+    route_rows = perf.route_table(start=start, end=end, sketch_fields=CHART_SKETCHES)
     # The chat tile reads the chat route's row: the same rows and sketches
     # as ``summary(route=CHAT_ROUTE)``, without reading them a second time.
     chat: perf.RequestFigures | None = None

@@ -276,6 +276,9 @@ def _remind(*, rule: Rule, state: RuleState, at: datetime) -> None:
     number = (at - state.since) // rule.repeat_interval
     if number < 1:
         return
+    key = f"reminder:{state.incident_id}:{number}"
+    if Notification.objects.filter(dedupe_key=key).exists():
+        return
     firing = Notification.objects.filter(
         incident_id=state.incident_id, kind=Notification.Kind.FIRING
     ).first()
@@ -286,7 +289,7 @@ def _remind(*, rule: Rule, state: RuleState, at: datetime) -> None:
             _queue(
                 rule=rule,
                 kind=Notification.Kind.REMINDER,
-                dedupe_key=f"reminder:{state.incident_id}:{number}",
+                dedupe_key=key,
                 transition=None,
                 incident_id=state.incident_id,
                 at=at,

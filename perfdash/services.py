@@ -75,6 +75,7 @@ class StatDelta:
     db_seconds: float = 0.0
     cache_hits: int = 0
     cache_misses: int = 0
+    cache_seconds: float = 0.0
     total_sketch: DDSketch = field(default_factory=sketches.new_sketch)
     app_sketch: DDSketch = field(default_factory=sketches.new_sketch)
     upstream_sketch: DDSketch = field(default_factory=sketches.new_sketch)
@@ -256,6 +257,7 @@ def record_request_stats(
     db_statements: int | None = None,
     cache_hits: int = 0,
     cache_misses: int = 0,
+    cache_ms: float = 0.0,
     host: str = "feed",
     pid: int = 0,
 ) -> None:
@@ -264,7 +266,8 @@ def record_request_stats(
     ``total_ms`` holds one duration per request (``requests`` defaults to its
     length); ``upstream_ms``, when given, pairs with its first requests and
     app time is total minus upstream. ``statement_ms`` holds one duration per
-    statement (``db_statements`` defaults to its length).
+    statement (``db_statements`` defaults to its length); ``cache_ms`` is the
+    total time spent in the cache by all these requests.
     """
     total = _seconds(total_ms)
     upstream = _seconds(upstream_ms)
@@ -280,6 +283,7 @@ def record_request_stats(
         db_seconds=sum(_seconds(db_ms)) if db_ms else sum(statements),
         cache_hits=cache_hits,
         cache_misses=cache_misses,
+        cache_seconds=cache_ms / 1000.0,
         total_sketch=sketches.new_sketch(total),
         app_sketch=sketches.new_sketch(
             t - (upstream[i] if i < len(upstream) else 0.0) for i, t in enumerate(total)

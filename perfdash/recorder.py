@@ -150,7 +150,9 @@ def _see_statements(
     for sql, elapsed in probe.slow_statements:
         shape, fingerprint = services.fingerprint_of(sql)
         key = ("slow", route, fingerprint)
-        delta = fingerprints.setdefault(key, FingerprintDelta(sql=shape))
+        delta = fingerprints.setdefault(
+            key, FingerprintDelta(sql=shape, first_seen=at, last_seen=at)
+        )
         delta.see(at=at, statements=1, seconds=elapsed, longest=elapsed)
     if probe.db_statements < threshold:
         return
@@ -164,7 +166,9 @@ def _see_statements(
             continue
         _shape, fingerprint = services.fingerprint_of(shape)
         key = ("n_plus_one", route, fingerprint)
-        delta = fingerprints.setdefault(key, FingerprintDelta(sql=shape))
+        delta = fingerprints.setdefault(
+            key, FingerprintDelta(sql=shape, first_seen=at, last_seen=at)
+        )
         delta.see(at=at, statements=int(count), seconds=seconds, longest=seconds)
 
 

@@ -281,19 +281,12 @@ class _Totals:
     sketch: dict[str, sketches.SketchMerger] = field(default_factory=dict)
 
     def add(self, row: RequestStatBase, fields: Iterable[str]) -> None:
-        self.requests += row.requests
+        for name in RequestStatBase.SUM_FIELDS:
+            setattr(self, name, getattr(self, name) + getattr(row, name))
         if row.status_class == 5:
             self.errors += row.requests
         elif row.status_class == 4:
             self.client_errors += row.requests
-        self.total_seconds += row.total_seconds
-        self.upstream_seconds += row.upstream_seconds
-        self.upstream_requests += row.upstream_requests
-        self.db_statements += row.db_statements
-        self.db_seconds += row.db_seconds
-        self.cache_hits += row.cache_hits
-        self.cache_misses += row.cache_misses
-        self.cache_seconds += row.cache_seconds
         self.methods.add(row.method)
         for name in fields:
             merger = self.sketch.get(name)

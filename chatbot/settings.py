@@ -317,8 +317,9 @@ if PERFDASH["SILK_ENABLED"]:
 ALERTS = {
     # Beat runs the evaluator this often; each run is one claimed tick.
     "TICK_SECONDS": env.float("ALERTS_TICK_SECONDS", default=60.0),
-    # The dashboard warns when the last run is older than this.
-    "LATE_AFTER_SECONDS": env.float("ALERTS_LATE_AFTER_SECONDS", default=180.0),
+    # The dashboard warns when the last run is older than this; 0 means three
+    # ticks.
+    "LATE_AFTER_SECONDS": env.float("ALERTS_LATE_AFTER_SECONDS", default=0.0),
     # Signed "silence" links in emails stop working after this long.
     "SILENCE_LINK_MAX_AGE_SECONDS": env.int(
         "ALERTS_SILENCE_LINK_MAX_AGE_SECONDS", default=7 * 86400

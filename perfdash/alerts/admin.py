@@ -38,6 +38,7 @@ class RuleAdmin(admin.ModelAdmin):
     list_filter = ["enabled", "severity", "metric"]
     search_fields = ["name"]
     filter_horizontal = ["recipients"]
+    readonly_fields = ["current_state"]
     inlines = [SilenceInline]
     actions = ["send_test_email", "silence_for_an_hour"]
 

@@ -12,16 +12,15 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from perfdash.alerts import metrics
-from perfdash.alerts.models import Comparison, Metric, Notification, Rule
+from perfdash.alerts.models import (
+    RATIO_METRICS,
+    Comparison,
+    Metric,
+    Notification,
+    Rule,
+)
 
 SILENCE_SALT = "perfdash.alerts.silence"
-
-# Metrics measured in milliseconds; every other metric is a ratio.
-_MILLISECOND_METRICS = {
-    Metric.RESPONSE_TIME_P95,
-    Metric.APP_TIME_P95,
-    Metric.UPSTREAM_TIME_P95,
-}
 
 
 @dataclass(frozen=True)
@@ -40,9 +39,9 @@ def format_value(metric: str, value: float | None) -> str:
     """Return a metric value as staff read it: milliseconds or a percentage."""
     if value is None:
         return "no data"
-    if metric in _MILLISECOND_METRICS:
-        return f"{value:.0f} ms"
-    return f"{value * 100:.1f}%"
+    if metric in RATIO_METRICS:
+        return f"{value * 100:.1f}%"
+    return f"{value:.0f} ms"
 
 
 def format_duration(span: timedelta) -> str:

@@ -27,6 +27,16 @@ class Metric(models.TextChoices):
     POOL_UTILIZATION = "pool_utilization", "Connection pool utilization"
 
 
+RATIO_METRICS = frozenset(
+    {
+        Metric.ERROR_RATE,
+        Metric.CACHE_HIT_RATIO,
+        Metric.DB_CONNECTION_UTILIZATION,
+        Metric.POOL_UTILIZATION,
+    }
+)
+
+
 class Comparison(models.TextChoices):
     ABOVE = "gt", "above"
     BELOW = "lt", "below"
@@ -107,7 +117,21 @@ class Rule(models.Model):
         return self.recovery_threshold
 
     def clean(self) -> None:
-        """Refuse a recovery threshold on the firing side of the threshold."""
+        """Refuse spans, ratios and recovery thresholds that cannot work."""
+        errors: dict[str, str] = {}
+        if self.window is not None and self.window < timedelta(minutes=1):
+            errors["window"] = "perfdash stores minutes: the window is one or more."
+        if self.pending_for is not None and self.pending_for < timedelta(0):
+            errors["pending_for"] = "The pending duration cannot be negative."
+        if self.repeat_interval is not None and self.repeat_interval <= timedelta(0):
+            errors["repeat_interval"] = "Leave empty for no reminders, or be positive."
+        if self.metric in RATIO_METRICS:
+            for name in ("threshold", "recovery_threshold"):
+                value = getattr(self, name)
+                if value is not None and not 0 <= value <= 1:
+                    errors[name] = "A ratio is between 0 and 1 (0.05 is 5%)."
+        if errors:
+            raise ValidationError(errors)
         if self.recovery_threshold is None:
             return
         above = self.comparison == Comparison.ABOVE

@@ -30,7 +30,10 @@ def is_evaluator_late(*, now: datetime | None = None) -> bool:
     last = last_evaluated_at()
     if last is None:
         return True
-    late_after = timedelta(seconds=float(settings.ALERTS["LATE_AFTER_SECONDS"]))
+    seconds = float(settings.ALERTS["LATE_AFTER_SECONDS"]) or (
+        3 * float(settings.ALERTS["TICK_SECONDS"])
+    )
+    late_after = timedelta(seconds=seconds)
     return (now or timezone.now()) - last > late_after
 
 

@@ -104,38 +104,38 @@ def evaluate_rules(*, at: datetime) -> int:
     rules = list(Rule.objects.filter(enabled=True))
     if not rules:
         return 0
-    RuleState.objects.bulk_create(
-        [RuleState(rule=rule, state=State.OK, since=at) for rule in rules],
-        ignore_conflicts=True,
-    )
     states = {s.rule_id: s for s in RuleState.objects.filter(rule__in=rules)}
+    if len(states) < len(rules):
+        RuleState.objects.bulk_create(
+            [RuleState(rule=r, state=State.OK, since=at) for r in rules],
+            ignore_conflicts=True,
+        )
+        states = {s.rule_id: s for s in RuleState.objects.filter(rule__in=rules)}
     silenced = selectors.silenced_rule_ids(at=at)
     readings = metrics.read_many({(rule.metric, rule.window) for rule in rules}, end=at)
 
-    # One write per rule that changes: each is its own compare-and-set.
+    # One write per rule: each is its own compare-and-set.
+    still_firing = []
     for rule in rules:
-        _evaluate_rule(
+        incident_id = _evaluate_rule(
             rule=rule,
             state=states[rule.pk],
             reading=readings[(rule.metric, rule.window)],
             at=at,
             silenced=rule.pk in silenced,
         )
-    _release_silenced(
-        incident_ids=[
-            s.incident_id
-            for s in RuleState.objects.filter(rule__in=rules, state=State.FIRING)
-            if s.incident_id is not None and s.rule_id not in silenced
-        ]
-    )
+        if incident_id is not None and rule.pk not in silenced:
+            still_firing.append(incident_id)
+    _release_silenced(incident_ids=still_firing)
     return len(rules)
 
 
 def _evaluate_rule(
     *, rule: Rule, state: RuleState, reading: Reading, at: datetime, silenced: bool
-) -> None:
+) -> int | None:
+    """Judge one rule; return its open incident's id if it stays firing."""
     if state.evaluated_at is not None and state.evaluated_at >= at:
-        return  # another evaluator has judged this tick, or a later one
+        return None  # another evaluator has judged this tick, or a later one
     new_state = decide(
         rule=rule, state=state.state, since=state.since, reading=reading, at=at
     )
@@ -143,9 +143,11 @@ def _evaluate_rule(
         RuleState.objects.filter(pk=rule.pk, version=state.version).update(
             value=reading.value, sample_count=reading.samples, evaluated_at=at
         )
-        if new_state == State.FIRING and not silenced:
+        if new_state != State.FIRING:
+            return None
+        if not silenced:
             _remind(rule=rule, state=state, at=at)
-        return
+        return state.incident_id
 
     try:
         with transaction.atomic():
@@ -165,7 +167,7 @@ def _evaluate_rule(
             rule.name,
             at.isoformat(),
         )
-        return
+        return None
     logger.info(
         "Alert rule %s: %s -> %s (value %s, %d samples)",
         rule.name,
@@ -174,6 +176,7 @@ def _evaluate_rule(
         reading.value,
         reading.samples,
     )
+    return None
 
 
 def _record_transition(

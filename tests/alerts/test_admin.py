@@ -68,3 +68,14 @@ def test_rule_list_shows_each_rules_state(admin_client):
 def test_history_lists_open_in_admin(admin_client, model):
     response = admin_client.get(reverse(f"admin:alerts_{model}_changelist"))
     assert response.status_code == 200
+
+
+def test_rule_page_opens_with_its_state_and_silences(admin_client):
+    rule = Rule.objects.get(metric="error_rate")
+
+    response = admin_client.get(reverse("admin:alerts_rule_change", args=[rule.pk]))
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "not evaluated yet" in body
+    assert 'name="silences-TOTAL_FORMS"' in body

@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from freezegun import freeze_time
 
 from perfdash import services as perfdash_services
@@ -284,3 +286,30 @@ def test_an_email_that_failed_is_sent_on_a_later_tick_once(
     sent = rule.notifications.get()
     assert (sent.status, sent.attempts) == ("sent", 2)
     assert inbox.subjects == ["[CRITICAL] FIRING: err (8.0% > 5.0%)"]
+
+
+def _tick_queries(minute: int) -> int:
+    with (
+        freeze_time(BASE + timedelta(minutes=minute)),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        services.run_tick()
+    return len(queries)
+
+
+def test_steady_tick_costs_one_write_per_rule_and_one_read_per_window():
+    Rule.objects.update(enabled=False)
+    for name in ("a", "b"):
+        make_rule(name=name, metric="error_rate")
+    for minute in range(4):
+        feed("error_rate", minute, "1")
+    _tick_queries(1)  # first tick creates the states and logs ok
+    two_rules = _tick_queries(2)
+
+    for name in ("c", "d", "e", "f"):
+        make_rule(name=name, metric="cache_hit_ratio", comparison="lt", threshold=0.1)
+    _tick_queries(3)
+    six_rules = _tick_queries(4)
+
+    print(f"queries per steady tick: 2 rules {two_rules}, 6 rules {six_rules}")
+    assert six_rules - two_rules == 4  # one state update each, reads shared

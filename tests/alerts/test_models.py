@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from perfdash.alerts.models import Rule
 
@@ -74,3 +75,49 @@ def test_recovery_threshold_on_the_safe_side_is_accepted(
         threshold=threshold,
         recovery_threshold=recovery,
     ).full_clean()
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"window": timedelta(seconds=30)}, "window"),
+        ({"pending_for": timedelta(minutes=-1)}, "pending_for"),
+        ({"repeat_interval": timedelta(0)}, "repeat_interval"),
+        ({"threshold": 5.0, "recovery_threshold": 2.0}, "threshold"),
+    ],
+)
+def test_spans_and_ratios_that_cannot_work_are_refused(fields, field):
+    values = {
+        "name": "bad",
+        "metric": "error_rate",
+        "threshold": 0.05,
+        "recovery_threshold": 0.02,
+        **fields,
+    }
+    with pytest.raises(ValidationError) as raised:
+        Rule(**values).full_clean()
+    assert field in raised.value.message_dict
+
+
+def test_admin_form_refuses_a_recovery_threshold_on_the_wrong_side(admin_client):
+    response = admin_client.post(
+        reverse("admin:alerts_rule_add"),
+        {
+            "name": "p95 typo",
+            "metric": "response_time_p95",
+            "comparison": "gt",
+            "threshold": "500",
+            "recovery_threshold": "600",
+            "window": "00:05:00",
+            "pending_for": "00:02:00",
+            "min_samples": "20",
+            "severity": "warning",
+            "enabled": "on",
+            "silences-TOTAL_FORMS": "0",
+            "silences-INITIAL_FORMS": "0",
+        },
+    )
+
+    assert response.status_code == 200  # the form again, with the error
+    assert "recovery threshold must not exceed" in response.content.decode()
+    assert not Rule.objects.filter(name="p95 typo").exists()

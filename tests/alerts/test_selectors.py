@@ -23,7 +23,7 @@ def test_evaluator_that_never_ran_is_late():
 
 
 def test_evaluator_is_late_only_after_the_configured_gap(settings):
-    settings.ALERTS = {**settings.ALERTS, "LATE_AFTER_SECONDS": 180}
+    settings.ALERTS = {**settings.ALERTS, "LATE_AFTER_SECONDS": 0, "TICK_SECONDS": 60}
     Tick.objects.create(at=NOW, started_at=NOW, finished_at=NOW + timedelta(seconds=1))
     Tick.objects.create(at=NOW + timedelta(minutes=1), started_at=NOW)  # unfinished
 

@@ -109,9 +109,9 @@ def test_upstream_time_is_split_from_app_time(client):
     client.get("/perf-test/raw/")
     recorder.flush(sample=False)
 
-    window = {"start": _now() - timedelta(minutes=5), "end": _now() + timedelta(1)}
-    result = selectors.summary(route="perf-test/upstream/", **window)
-    plain = selectors.summary(route="perf-test/raw/", **window)
+    start, end = _now() - timedelta(minutes=5), _now() + timedelta(1)
+    result = selectors.summary(route="perf-test/upstream/", start=start, end=end)
+    plain = selectors.summary(route="perf-test/raw/", start=start, end=end)
 
     assert result.upstream_requests == 1
     assert result.upstream_p50_ms is not None
@@ -168,3 +168,17 @@ def test_async_stack_measures_requests_and_statements():
     row = _flushed()[("perf-test/raw/", "GET", 2)]
     assert row.requests == 1
     assert row.db_statements == 1
+
+
+def test_get_or_set_counts_one_lookup_and_cache_time_is_kept(client):
+    from perfdash import probes
+
+    probe, token = probes.start()
+    try:
+        assert cache.get_or_set("perf:gos", lambda: "made") == "made"
+        assert cache.get_or_set("perf:gos", "other") == "made"
+    finally:
+        probes.finish(token)
+
+    assert (probe.cache_hits, probe.cache_misses) == (1, 1)
+    assert probe.cache_seconds > 0

@@ -267,10 +267,12 @@ def _requests_only(
     return [getter(p) if p.requests else None for p in points]
 
 
-def _app_without_db(point: perf.SeriesPoint) -> float | None:
+def _app_only(point: perf.SeriesPoint) -> float | None:
+    """Return app time less the DB and cache time spent inside it."""
     if point.mean_app_ms is None:
         return None
-    return max(0.0, point.mean_app_ms - (point.mean_db_ms or 0.0))
+    inside = (point.mean_db_ms or 0.0) + (point.mean_cache_ms or 0.0)
+    return max(0.0, point.mean_app_ms - inside)
 
 
 def build_charts(
@@ -307,10 +309,11 @@ def build_charts(
         ),
         chart(
             "time_split",
-            "Mean time per request: app, DB, upstream model",
+            "Mean time per request: app, DB, cache, upstream model",
             {
-                "app (excl. DB)": _requests_only(points, _app_without_db),
+                "app": _requests_only(points, _app_only),
                 "DB": _requests_only(points, lambda p: p.mean_db_ms),
+                "cache": _requests_only(points, lambda p: p.mean_cache_ms),
                 "upstream": _requests_only(points, lambda p: p.mean_upstream_ms),
             },
             unit=" ms",

@@ -149,12 +149,28 @@ def age(moment: datetime | None, now: datetime) -> str:
 # --- tiles ---------------------------------------------------------------------
 
 
-def _below(value: float | None, limit: float) -> bool | None:
-    return None if value is None else value < limit
-
-
-def _above(value: float | None, limit: float) -> bool | None:
-    return None if value is None else value > limit
+def _target_tile(
+    key: str,
+    label: str,
+    value: float | None,
+    shown: str,
+    *,
+    limit: float,
+    above: bool = False,
+    target: str,
+    note: str,
+) -> Tile:
+    """Return a tile judged against a limit: below it passes, or above it."""
+    passed = None if value is None else (value > limit if above else value < limit)
+    return Tile(
+        key=key,
+        label=label,
+        raw=value,
+        display=shown,
+        target=target,
+        passed=passed,
+        note=note,
+    )
 
 
 def build_tiles(
@@ -167,64 +183,66 @@ def build_tiles(
 ) -> list[Tile]:
     """Return the target tiles, request rate and freshness for a page."""
     latency = chat if chat is not None else summary
-    latency_label = "P95 chat response" if route is None else "P95 response"
+    s = summary
+    pool_note = (
+        "no pool samples (no PostgreSQL pool)"
+        if s.pool_utilization is None
+        else f"peak {percent(s.pool_utilization_max)}; all routes"
+    )
     return [
-        Tile(
-            key="chat_p95",
-            label=latency_label,
-            raw=latency.total_p95_ms,
-            display=milliseconds(latency.total_p95_ms),
+        _target_tile(
+            "chat_p95",
+            "P95 chat response" if route is None else "P95 response",
+            latency.total_p95_ms,
+            milliseconds(latency.total_p95_ms),
+            limit=CHAT_P95_TARGET_MS,
             target=f"< {CHAT_P95_TARGET_MS:.0f} ms",
-            passed=_below(latency.total_p95_ms, CHAT_P95_TARGET_MS),
             note=f"{latency.requests} requests"
             + (f" to {CHAT_ROUTE}" if route is None else ""),
         ),
-        Tile(
-            key="cache_hit_ratio",
-            label="Cache hit ratio",
-            raw=summary.cache_hit_ratio,
-            display=percent(summary.cache_hit_ratio),
+        _target_tile(
+            "cache_hit_ratio",
+            "Cache hit ratio",
+            s.cache_hit_ratio,
+            percent(s.cache_hit_ratio),
+            limit=CACHE_HIT_TARGET,
+            above=True,
             target=f"> {CACHE_HIT_TARGET:.0%}",
-            passed=_above(summary.cache_hit_ratio, CACHE_HIT_TARGET),
-            note=f"{summary.cache_hits} hits, {summary.cache_misses} misses",
+            note=f"{s.cache_hits} hits, {s.cache_misses} misses",
         ),
-        Tile(
-            key="statement_p95",
-            label="DB statement time p95",
-            raw=summary.statement_p95_ms,
-            display=milliseconds(summary.statement_p95_ms),
+        _target_tile(
+            "statement_p95",
+            "DB statement time p95",
+            s.statement_p95_ms,
+            milliseconds(s.statement_p95_ms),
+            limit=STATEMENT_P95_TARGET_MS,
             target=f"< {STATEMENT_P95_TARGET_MS:.0f} ms",
-            passed=_below(summary.statement_p95_ms, STATEMENT_P95_TARGET_MS),
-            note=f"{summary.db_statements} statements",
+            note=f"{s.db_statements} statements",
         ),
-        Tile(
-            key="pool_utilization",
-            label="Connection pool utilization",
-            raw=summary.pool_utilization,
-            display=percent(summary.pool_utilization),
+        _target_tile(
+            "pool_utilization",
+            "Connection pool utilization",
+            s.pool_utilization,
+            percent(s.pool_utilization),
+            limit=POOL_UTILIZATION_TARGET,
             target=f"< {POOL_UTILIZATION_TARGET:.0%}",
-            passed=_below(summary.pool_utilization, POOL_UTILIZATION_TARGET),
-            note=(
-                "no pool samples (no PostgreSQL pool)"
-                if summary.pool_utilization is None
-                else f"peak {percent(summary.pool_utilization_max)}; all routes"
-            ),
+            note=pool_note,
         ),
-        Tile(
-            key="error_rate",
-            label="Error rate (5xx)",
-            raw=summary.error_rate,
-            display=percent(summary.error_rate, digits=2),
+        _target_tile(
+            "error_rate",
+            "Error rate (5xx)",
+            s.error_rate,
+            percent(s.error_rate, digits=2),
+            limit=ERROR_RATE_TARGET,
             target=f"< {ERROR_RATE_TARGET:.0%}",
-            passed=_below(summary.error_rate, ERROR_RATE_TARGET),
-            note=f"{summary.errors} of {summary.requests} requests",
+            note=f"{s.errors} of {s.requests} requests",
         ),
         Tile(
             key="request_rate",
             label="Request rate",
-            raw=summary.rate_per_second,
-            display=rate(summary.rate_per_second),
-            note=f"{summary.requests} requests in range",
+            raw=s.rate_per_second,
+            display=rate(s.rate_per_second),
+            note=f"{s.requests} requests in range",
         ),
         Tile(
             key="freshness",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.utils import timezone
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.authentication import SessionAuthentication
@@ -116,10 +117,25 @@ def _route(request: Request) -> str | None:
     return request.query_params.get("route", "").strip() or None
 
 
+class StaffJWTAuthentication(JWTAuthentication):
+    """JWT that loads the account, so staff rights come from the database.
+
+    The API's default (stateless) JWT trusts the token alone and so knows no
+    staff flag.
+    """
+
+
+class StaffJWTScheme(SimpleJWTScheme):
+    """Name the loading JWT apart from the stateless one in the schema."""
+
+    target_class = "perfdash.dashboard.api.StaffJWTAuthentication"
+    name = "staffJwtAuth"
+
+
 class StaffAPIView(APIView):
     """Base of the dashboard's JSON endpoints: staff only, GET only."""
 
-    authentication_classes = [JWTAuthentication, SessionAuthentication]
+    authentication_classes = [StaffJWTAuthentication, SessionAuthentication]
     permission_classes = [IsAdminUser]
     http_method_names = ["get", "head", "options"]
 

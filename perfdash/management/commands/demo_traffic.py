@@ -83,7 +83,7 @@ def _wait_for_server(client: httpx.Client, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            client.get("/api/schema/")
+            client.get("/api/ping")
             return True
         except httpx.TransportError:
             time.sleep(0.5)

@@ -133,7 +133,9 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
             "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                # django-redis' client, skipping Redis for a second after
+                # a failure (chatbot.cache).
+                "CLIENT_CLASS": "chatbot.cache.BreakerClient",
                 # Redis is an accelerator: a dead or paused server must cost a
                 # request milliseconds, not seconds, before PostgreSQL answers.
                 "SOCKET_CONNECT_TIMEOUT": env.float(

@@ -6,7 +6,19 @@ rows are rebuilt by Celery from the finer level by adding sketches.
 Durations are seconds; sketches are the JSON form of :mod:`perfdash.sketches`.
 """
 
+from typing import Any
+
 from django.db import models
+from django.db.models import Count, F, FloatField, Max, Min, Q, Sum
+from django.db.models.functions import Cast, Coalesce
+
+# A sample that carries pool statistics, and the share of its pool lent out.
+POOLED = Q(pool_max__gt=0, pool_size__isnull=False, pool_available__isnull=False)
+
+
+def pool_use() -> Any:
+    """Return the expression of a sample's pool utilization (0..1)."""
+    return Cast(F("pool_size") - F("pool_available"), FloatField()) / F("pool_max")
 
 
 class RequestStatBase(models.Model):
@@ -110,6 +122,41 @@ class RequestStatDay(RequestStatBase):
         return f"{self.bucket:%Y-%m-%d} {self.method} {self.route}"
 
 
+class RequestStatHourTotal(RequestStatBase):
+    """All routes' requests in one hour (``route`` is empty), for the overview.
+
+    Written by the hour rollup with the per-route hour rows, so a week's
+    overview adds 168 rows per method and status class instead of every
+    route's.
+    """
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bucket", "method", "status_class"],
+                name="perfdash_hour_total_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bucket:%Y-%m-%d %H}h {self.method} all routes"
+
+
+class RequestStatDayTotal(RequestStatBase):
+    """All routes' requests in one day (``route`` is empty), for the overview."""
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bucket", "method", "status_class"],
+                name="perfdash_day_total_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bucket:%Y-%m-%d} {self.method} all routes"
+
+
 class RollupState(models.Model):
     """How far a level is rolled up: buckets before ``complete_until`` are read."""
 
@@ -155,6 +202,74 @@ class ProcessSample(models.Model):
         if self.pool_size is None or self.pool_available is None:
             return None
         return self.pool_size - self.pool_available
+
+
+class ProcessSampleHour(models.Model):
+    """One process's samples in one hour as sums and extremes, rolled up.
+
+    Means over any set of whole hours are the sums over the sample counts,
+    the same figures as averaging the raw samples; pool errors keep the
+    lowest and highest cumulative count so a range can take the difference.
+    """
+
+    bucket = models.DateTimeField(help_text="Start of the hour.")
+    host = models.CharField(max_length=128)
+    pid = models.PositiveIntegerField()
+    samples = models.PositiveIntegerField(default=0)
+    cpu_sum = models.FloatField(default=0.0)
+    cpu_max = models.FloatField(default=0.0)
+    rss_sum = models.FloatField(default=0.0)
+    rss_max = models.PositiveBigIntegerField(default=0)
+    memory_sum = models.FloatField(default=0.0)
+    pooled = models.PositiveIntegerField(
+        default=0, help_text="Samples with pool statistics."
+    )
+    pool_use_sum = models.FloatField(default=0.0)
+    pool_use_max = models.FloatField(null=True, blank=True)
+    waiting_max = models.PositiveIntegerField(null=True, blank=True)
+    errors_low = models.PositiveBigIntegerField(null=True, blank=True)
+    errors_high = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bucket", "host", "pid"], name="perfdash_process_hour_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.pid} {self.bucket:%Y-%m-%d %H}h"
+
+    SUMS = ("samples", "cpu_sum", "rss_sum", "memory_sum", "pooled", "pool_use_sum")
+    MAXES = ("cpu_max", "rss_max", "pool_use_max", "waiting_max", "errors_high")
+    MINS = ("errors_low",)
+
+    @staticmethod
+    def of_samples() -> dict[str, Any]:
+        """Return aggregates of raw samples, named ``agg_<field>`` of this model."""
+        return {
+            "agg_samples": Count("id"),
+            "agg_cpu_sum": Sum("cpu_percent"),
+            "agg_cpu_max": Max("cpu_percent"),
+            "agg_rss_sum": Sum(Cast("rss_bytes", FloatField())),
+            "agg_rss_max": Max("rss_bytes"),
+            "agg_memory_sum": Sum("memory_percent"),
+            "agg_pooled": Count("id", filter=POOLED),
+            "agg_pool_use_sum": Sum(pool_use(), filter=POOLED),
+            "agg_pool_use_max": Max(pool_use(), filter=POOLED),
+            "agg_waiting_max": Max(Coalesce("requests_waiting", 0), filter=POOLED),
+            "agg_errors_low": Min(Coalesce("requests_errors", 0), filter=POOLED),
+            "agg_errors_high": Max(Coalesce("requests_errors", 0), filter=POOLED),
+        }
+
+    @classmethod
+    def of_hours(cls) -> dict[str, Any]:
+        """Return the same aggregates over hour rows."""
+        aggregates: dict[str, Any] = {}
+        for names, function in ((cls.SUMS, Sum), (cls.MAXES, Max), (cls.MINS, Min)):
+            for name in names:
+                aggregates[f"agg_{name}"] = function(name)
+        return aggregates
 
 
 class DbConnectionSample(models.Model):

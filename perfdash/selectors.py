@@ -42,15 +42,18 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce, Floor
+from django.db.models.functions import Cast, Floor
 
 from perfdash import probes, sketches
 from perfdash.models import (
     DbConnectionSample,
     ProcessSample,
+    ProcessSampleHour,
     RequestStatBase,
     RequestStatDay,
+    RequestStatDayTotal,
     RequestStatHour,
+    RequestStatHourTotal,
     RequestStatMinute,
     RollupState,
     StatementFingerprint,
@@ -215,28 +218,39 @@ def _floor(moment: datetime, width: timedelta) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
-_LEVELS: tuple[tuple[str, type[RequestStatBase], timedelta], ...] = (
+Levels = tuple[tuple[str, type[RequestStatBase], timedelta], ...]
+_LEVELS: Levels = (
     ("day", RequestStatDay, _DAY),
     ("hour", RequestStatHour, _HOUR),
+)
+# All routes added up (written by the same rollups): what a read over every
+# route uses, so a week is one row per hour or day and key, not per route.
+_TOTAL_LEVELS: Levels = (
+    ("day", RequestStatDayTotal, _DAY),
+    ("hour", RequestStatHourTotal, _HOUR),
 )
 
 
 def _segments(
-    start: datetime, end: datetime, done: dict[str, datetime], levels: int = 0
+    start: datetime,
+    end: datetime,
+    done: dict[str, datetime],
+    levels: int = 0,
+    table: Levels = _LEVELS,
 ) -> Iterator[tuple[type[RequestStatBase], datetime, datetime]]:
     """Split a range into (model, start, end) parts, coarsest level first."""
     if start >= end:
         return
-    for index in range(levels, len(_LEVELS)):
-        level, model, width = _LEVELS[index]
+    for index in range(levels, len(table)):
+        level, model, width = table[index]
         if level not in done:
             continue
         first = _ceil(start, width)
         last = min(_floor(end, width), done[level])
         if first < last:
-            yield from _segments(start, first, done, index + 1)
+            yield from _segments(start, first, done, index + 1, table)
             yield model, first, last
-            yield from _segments(last, end, done, index + 1)
+            yield from _segments(last, end, done, index + 1, table)
             return
     yield RequestStatMinute, start, end
 
@@ -248,10 +262,13 @@ def _stat_rows(
     route: str | None = None,
     step: timedelta | None = None,
     fields: Iterable[str] = RequestStatBase.SKETCH_FIELDS,
+    all_routes: bool = False,
 ) -> Iterator[Any]:
     """Yield stored request rows covering [start, end) once each.
 
-    Each row is a named tuple with the keys, the sums and ``fields``.
+    Each row is a named tuple with the keys, the sums and ``fields``. With
+    ``all_routes`` (and no ``route``), hours and days come from the totals
+    over routes, whose ``route`` is empty.
     """
     done = _complete_until()
     if step is not None:
@@ -271,7 +288,8 @@ def _stat_rows(
         *RequestStatBase.SUM_FIELDS,
         *fields,
     ]
-    for model, first, last in _segments(start, end, done):
+    table = _TOTAL_LEVELS if all_routes and route is None else _LEVELS
+    for model, first, last in _segments(start, end, done, table=table):
         rows = model._default_manager.filter(bucket__gte=first, bucket__lt=last)
         if route is not None:
             rows = rows.filter(route=route)
@@ -396,85 +414,130 @@ class _EpochSeconds(Func):
         )
 
 
-def _slot(start: datetime, step: timedelta) -> Floor:
-    """Return the SQL step index of a sample's ``at`` from ``start``."""
+def _slot(start: datetime, step: timedelta, column: str = "at") -> Floor:
+    """Return the SQL step index of a row's ``column`` from ``start``."""
     # The millisecond keeps a sample taken exactly on a step boundary in that
     # step despite SQLite's floating-point julianday.
     origin = start.timestamp() - 0.001
     return Floor(
-        (_EpochSeconds("at") - Value(origin)) / Value(step.total_seconds()),
+        (_EpochSeconds(column) - Value(origin)) / Value(step.total_seconds()),
         output_field=IntegerField(),
     )
-
-
-_POOLED = Q(pool_max__gt=0, pool_size__isnull=False, pool_available__isnull=False)
-
-
-def _pool_use() -> Any:
-    return Cast(F("pool_size") - F("pool_available"), FloatField()) / F("pool_max")
 
 
 def _connection_use() -> Any:
     return Cast("connections", FloatField()) / F("max_connections")
 
 
+_SUMS = ProcessSampleHour.SUMS
+_MAXES = ProcessSampleHour.MAXES
+_MINS = ProcessSampleHour.MINS
+ProcessKey = tuple[int, str, int]
+"""(step index, host, pid)."""
+
+
+def _add_partial(into: dict[str, Any], group: dict[str, Any]) -> None:
+    """Add one group's sums and extremes (``agg_<field>``) into ``into``."""
+    for name in _SUMS:
+        into[name] = into.get(name, 0) + (group[f"agg_{name}"] or 0)
+    for names, pick in ((_MAXES, max), (_MINS, min)):
+        for name in names:
+            value = group[f"agg_{name}"]
+            if value is not None:
+                held = into.get(name)
+                into[name] = value if held is None else pick(held, value)
+
+
+def _process_groups(
+    start: datetime, end: datetime, step: timedelta | None
+) -> dict[ProcessKey, dict[str, Any]]:
+    """Return each process's sample sums and extremes per step index.
+
+    Whole closed hours come from the hour rollups (``ProcessSampleHour``) when
+    each fits in one step; the rest from the raw samples. Both give the same
+    sums, so the means are those of the raw samples.
+    """
+    first = last = _ceil(start, _HOUR)
+    done = _complete_until().get("hour")
+    fits = step is None or (
+        step % _HOUR == timedelta(0) and _floor(start, _HOUR) == start
+    )
+    if done is not None and fits:
+        last = max(first, min(_floor(end, _HOUR), done))
+    parts: list[tuple[Any, str]] = []
+    raw = Q(at__gte=start, at__lt=end)
+    if first < last:
+        raw = Q(at__gte=start, at__lt=first) | Q(at__gte=last, at__lt=end)
+        parts.append(
+            (
+                ProcessSampleHour.objects.filter(bucket__gte=first, bucket__lt=last),
+                "bucket",
+            )
+        )
+    parts.append((ProcessSample.objects.filter(raw), "at"))
+
+    groups: dict[ProcessKey, dict[str, Any]] = {}
+    for rows, column in parts:
+        slot = (
+            _slot(start, step, column)
+            if step is not None
+            else Value(0, output_field=IntegerField())
+        )
+        aggregates = (
+            ProcessSampleHour.of_hours()
+            if column == "bucket"
+            else ProcessSampleHour.of_samples()
+        )
+        for group in (
+            rows.annotate(slot=slot)
+            .values("slot", "host", "pid")
+            .annotate(**aggregates)
+            .order_by()
+        ):
+            if not group["agg_samples"]:
+                continue  # an empty range still yields one group on some backends
+            key = (group["slot"], group["host"], group["pid"])
+            _add_partial(groups.setdefault(key, {}), group)
+    return groups
+
+
 def _resources(
     start: datetime, end: datetime, step: timedelta | None = None
 ) -> dict[int, dict[str, Any]]:
     """Return resource figures over [start, end), per step index (0 if no step)."""
-    process = ProcessSample.objects.filter(at__gte=start, at__lt=end)
-    connections = DbConnectionSample.objects.filter(at__gte=start, at__lt=end)
-    if step is not None:
-        process = process.annotate(slot=_slot(start, step))
-        connections = connections.annotate(slot=_slot(start, step))
-    else:
-        process = process.annotate(slot=Value(0, output_field=IntegerField()))
-        connections = connections.annotate(slot=Value(0, output_field=IntegerField()))
-
     figures: dict[int, dict[str, Any]] = defaultdict(
         lambda: {"process_samples": 0, "connection_samples": 0}
     )
-    for row in (
-        process.values("slot")
-        .annotate(
-            n=Count("id"),
-            pooled=Count("id", filter=_POOLED),
-            pool_mean=Avg(_pool_use(), filter=_POOLED),
-            pool_high=Max(_pool_use(), filter=_POOLED),
-            waiting_high=Max(Coalesce("requests_waiting", 0), filter=_POOLED),
-            cpu_mean=Avg("cpu_percent"),
-            cpu_high=Max("cpu_percent"),
-            rss_mean=Avg("rss_bytes"),
-            rss_high=Max("rss_bytes"),
-            memory_mean=Avg("memory_percent"),
+    per_slot: dict[int, dict[str, Any]] = {}
+    errors: dict[int, int] = defaultdict(int)
+    for (slot, _host, _pid), group in _process_groups(start, end, step).items():
+        _add_partial(
+            per_slot.setdefault(slot, {}),
+            {f"agg_{name}": value for name, value in group.items()},
         )
-        .order_by()
-    ):
-        if not row["n"]:
-            continue  # an empty range still yields one group on some backends
-        into = figures[row["slot"]]
-        into["process_samples"] = row["n"]
-        into["cpu_percent"] = row["cpu_mean"]
-        into["cpu_percent_max"] = row["cpu_high"]
-        into["rss_bytes"] = float(row["rss_mean"])
-        into["rss_bytes_max"] = row["rss_high"]
-        into["memory_percent"] = row["memory_mean"]
-        if row["pooled"]:
-            into["pool_utilization"] = row["pool_mean"]
-            into["pool_utilization_max"] = row["pool_high"]
-            into["pool_waiting_max"] = row["waiting_high"]
-            into["pool_errors"] = 0
-    # Pool errors are cumulative per process: what each process added.
-    for grp in (
-        process.filter(_POOLED)
-        .values("slot", "host", "pid")
-        .annotate(
-            high=Max(Coalesce("requests_errors", 0)),
-            low=Min(Coalesce("requests_errors", 0)),
-        )
-        .order_by()
-    ):
-        figures[grp["slot"]]["pool_errors"] += grp["high"] - grp["low"]
+        if group.get("errors_high") is not None:
+            # Pool errors are cumulative per process: what each one added.
+            errors[slot] += group["errors_high"] - group["errors_low"]
+    for slot, group in per_slot.items():
+        n = group["samples"]
+        into = figures[slot]
+        into["process_samples"] = n
+        into["cpu_percent"] = group["cpu_sum"] / n
+        into["cpu_percent_max"] = group["cpu_max"]
+        into["rss_bytes"] = float(group["rss_sum"]) / n
+        into["rss_bytes_max"] = group["rss_max"]
+        into["memory_percent"] = group["memory_sum"] / n
+        if group["pooled"]:
+            into["pool_utilization"] = group["pool_use_sum"] / group["pooled"]
+            into["pool_utilization_max"] = group["pool_use_max"]
+            into["pool_waiting_max"] = group["waiting_max"]
+            into["pool_errors"] = errors[slot]
+
+    connections = DbConnectionSample.objects.filter(at__gte=start, at__lt=end)
+    if step is not None:
+        connections = connections.annotate(slot=_slot(start, step))
+    else:
+        connections = connections.annotate(slot=Value(0, output_field=IntegerField()))
     for use in (
         connections.values("slot")
         .annotate(
@@ -515,7 +578,7 @@ def summary(
     """
     totals = _Totals()
     fields = tuple(sketch_fields)
-    for row in _stat_rows(start, end, route=route, fields=fields):
+    for row in _stat_rows(start, end, route=route, fields=fields, all_routes=True):
         totals.add(row, fields)
     seconds = (end - start).total_seconds()
     return Summary(
@@ -576,7 +639,9 @@ def time_series(
     count = max(1, -(-int((end - start).total_seconds()) // step_seconds))
     buckets = [_Totals() for _ in range(count)]
     fields = tuple(sketch_fields)
-    for row in _stat_rows(start, end, route=route, step=step, fields=fields):
+    for row in _stat_rows(
+        start, end, route=route, step=step, fields=fields, all_routes=True
+    ):
         index = int((row.bucket - start) / step)
         if 0 <= index < count:
             buckets[index].add(row, fields)
@@ -599,25 +664,17 @@ def process_series(
     if step_seconds <= 0:
         raise ValueError("step_seconds must be positive")
     step = timedelta(seconds=step_seconds)
-    groups = (
-        ProcessSample.objects.filter(at__gte=start, at__lt=end)
-        .annotate(slot=_slot(start, step))
-        .values("slot", "host", "pid")
-        .annotate(
-            cpu=Avg("cpu_percent"), rss=Avg("rss_bytes"), memory=Avg("memory_percent")
-        )
-        .order_by("slot", "host", "pid")
-    )
+    groups = _process_groups(start, end, step)
     return [
         ProcessPoint(
-            at=start + step * group["slot"],
-            host=group["host"],
-            pid=group["pid"],
-            cpu_percent=group["cpu"],
-            rss_bytes=float(group["rss"]),
-            memory_percent=group["memory"],
+            at=start + step * slot,
+            host=host,
+            pid=pid,
+            cpu_percent=group["cpu_sum"] / group["samples"],
+            rss_bytes=float(group["rss_sum"]) / group["samples"],
+            memory_percent=group["memory_sum"] / group["samples"],
         )
-        for group in groups
+        for (slot, host, pid), group in sorted(groups.items())
     ]
 
 

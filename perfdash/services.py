@@ -18,15 +18,19 @@ from typing import Any, Literal
 from ddsketch import DDSketch
 from django.db import connection, transaction
 from django.db.models import Model, QuerySet
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from perfdash import sketches
 from perfdash.models import (
     DbConnectionSample,
     ProcessSample,
+    ProcessSampleHour,
     RequestStatBase,
     RequestStatDay,
+    RequestStatDayTotal,
     RequestStatHour,
+    RequestStatHourTotal,
     RequestStatMinute,
     RollupState,
     StatementFingerprint,
@@ -417,13 +421,25 @@ def sample_db_connections() -> DbConnectionSample | None:
 # --- rollups ---------------------------------------------------------------
 
 Level = Literal["hour", "day"]
-_ROLLUPS: dict[str, tuple[type[RequestStatBase], type[RequestStatBase], timedelta]] = {
-    "hour": (RequestStatMinute, RequestStatHour, timedelta(hours=1)),
-    "day": (RequestStatHour, RequestStatDay, timedelta(days=1)),
+_ROLLUPS: dict[
+    str,
+    tuple[
+        type[RequestStatBase], type[RequestStatBase], type[RequestStatBase], timedelta
+    ],
+] = {
+    "hour": (
+        RequestStatMinute,
+        RequestStatHour,
+        RequestStatHourTotal,
+        timedelta(hours=1),
+    ),
+    "day": (RequestStatHour, RequestStatDay, RequestStatDayTotal, timedelta(days=1)),
 }
 # Closed buckets this far behind the watermark are rebuilt again, so minute
 # rows flushed late (a worker exiting, a slow flush) still reach the rollup.
 _RELOOK = {"hour": timedelta(hours=2), "day": timedelta(days=1)}
+ALL_ROUTES = ""
+"""The route of the all-routes total rows."""
 
 
 def floor_to(moment: datetime, level: str) -> datetime:
@@ -447,18 +463,83 @@ def _closed_until(level: Level, now: datetime, grace: timedelta) -> datetime:
     return floor_to(hours_done, "day")
 
 
+def _add_stats(into: StatDelta, row: Any, *, parsed: bool) -> None:
+    for name in RequestStatBase.SUM_FIELDS:
+        setattr(into, name, getattr(into, name) + getattr(row, name))
+    for name in RequestStatBase.SKETCH_FIELDS:
+        value = getattr(row, name)
+        if parsed:
+            if value.count:
+                getattr(into, name).merge(value)
+        elif value:
+            getattr(into, name).merge(sketches.loads(value))
+
+
 def _aggregate(rows: Iterable[RequestStatBase], level: str) -> dict[StatKey, StatDelta]:
     merged: dict[StatKey, StatDelta] = {}
     for row in rows:
         key = (floor_to(row.bucket, level), row.route, row.method, row.status_class)
-        delta = merged.setdefault(key, StatDelta())
-        for name in RequestStatBase.SUM_FIELDS:
-            setattr(delta, name, getattr(delta, name) + getattr(row, name))
-        for name in RequestStatBase.SKETCH_FIELDS:
-            text = getattr(row, name)
-            if text:
-                getattr(delta, name).merge(sketches.loads(text))
+        _add_stats(merged.setdefault(key, StatDelta()), row, parsed=False)
     return merged
+
+
+def _all_routes(merged: Mapping[StatKey, StatDelta]) -> dict[StatKey, StatDelta]:
+    """Return the per-route deltas added up over routes (exact sketch merges)."""
+    totals: dict[StatKey, StatDelta] = {}
+    for (bucket, _route, method, status_class), delta in merged.items():
+        key = (bucket, ALL_ROUTES, method, status_class)
+        _add_stats(totals.setdefault(key, StatDelta()), delta, parsed=True)
+    return totals
+
+
+def _stat_rows_of(
+    model: type[RequestStatBase], merged: Mapping[StatKey, StatDelta]
+) -> list[RequestStatBase]:
+    rows = []
+    for (bucket, route, method, status_class), delta in merged.items():
+        row = model(
+            bucket=bucket, route=route, method=method, status_class=status_class
+        )
+        _add_delta(row, delta)
+        rows.append(row)
+    return rows
+
+
+def process_hours(*, start: datetime, end: datetime) -> list[ProcessSampleHour]:
+    """Return each process's hour rows built from its samples in [start, end)."""
+    groups = (
+        ProcessSample.objects.filter(at__gte=start, at__lt=end)
+        .annotate(hour=TruncHour("at", tzinfo=UTC))
+        .values("hour", "host", "pid")
+        .annotate(**ProcessSampleHour.of_samples())
+        .order_by()
+    )
+    names = (*ProcessSampleHour.SUMS, *ProcessSampleHour.MAXES, *ProcessSampleHour.MINS)
+    rows = []
+    for group in groups:
+        values = {name: group[f"agg_{name}"] for name in names}
+        # Sums over no pooled samples are NULL; the row stores zero.
+        values["pool_use_sum"] = values["pool_use_sum"] or 0.0
+        rows.append(
+            ProcessSampleHour(
+                bucket=group["hour"], host=group["host"], pid=group["pid"], **values
+            )
+        )
+    return rows
+
+
+def _oldest(level: Level, source: type[RequestStatBase]) -> datetime | None:
+    firsts = [
+        source._default_manager.order_by("bucket")
+        .values_list("bucket", flat=True)
+        .first()
+    ]
+    if level == "hour":
+        firsts.append(
+            ProcessSample.objects.order_by("at").values_list("at", flat=True).first()
+        )
+    present = [moment for moment in firsts if moment is not None]
+    return min(present) if present else None
 
 
 def roll_up(
@@ -466,21 +547,20 @@ def roll_up(
 ) -> int:
     """Rebuild closed hour or day rows from the finer level; return rows written.
 
+    Writes per-route rows and the all-routes totals the overview reads; the
+    hour level also rolls process samples up into per-process hour rows.
     Idempotent: a closed bucket is recomputed from its source rows and
     replaces what was stored, so running twice, or after late flushes, gives
     the same rows as running once.
     """
-    source, target, width = _ROLLUPS[level]
+    source, target, total_model, width = _ROLLUPS[level]
     now = now or timezone.now()
     end = _closed_until(level, now, timedelta(seconds=grace_seconds))
     done = complete_until(level)
     if done is not None:
         start = done - _RELOOK[level]
     else:
-        oldest = source._default_manager.order_by("bucket").values_list(
-            "bucket", flat=True
-        )
-        first = oldest.first()
+        first = _oldest(level, source)
         if first is None:
             return 0
         start = floor_to(first, level)
@@ -497,16 +577,18 @@ def roll_up(
             ).iterator(),
             level,
         )
-        rows = []
-        for (bucket, route, method, status_class), delta in merged.items():
-            row = target(
-                bucket=bucket, route=route, method=method, status_class=status_class
-            )
-            _add_delta(row, delta)
-            rows.append(row)
+        rows = _stat_rows_of(target, merged)
+        totals = _stat_rows_of(total_model, _all_routes(merged))
+        samples = process_hours(start=start, end=stop) if level == "hour" else []
         with transaction.atomic():
-            target._default_manager.filter(bucket__gte=start, bucket__lt=stop).delete()
+            window = {"bucket__gte": start, "bucket__lt": stop}
+            target._default_manager.filter(**window).delete()
             target._default_manager.bulk_create(rows)
+            total_model._default_manager.filter(**window).delete()
+            total_model._default_manager.bulk_create(totals)
+            if level == "hour":
+                ProcessSampleHour.objects.filter(**window).delete()
+                ProcessSampleHour.objects.bulk_create(samples)
             RollupState.objects.update_or_create(
                 level=level, defaults={"complete_until": stop}
             )
@@ -550,6 +632,15 @@ def delete_expired(
         ),
         "days": RequestStatDay.objects.filter(
             bucket__lt=now - timedelta(days=day_days)
+        ),
+        "hour_totals": RequestStatHourTotal.objects.filter(
+            bucket__lt=now - timedelta(days=hour_days)
+        ),
+        "day_totals": RequestStatDayTotal.objects.filter(
+            bucket__lt=now - timedelta(days=day_days)
+        ),
+        "process_hours": ProcessSampleHour.objects.filter(
+            bucket__lt=now - timedelta(days=hour_days)
         ),
         "process_samples": ProcessSample.objects.filter(at__lt=minute_cut),
         "db_samples": DbConnectionSample.objects.filter(at__lt=minute_cut),

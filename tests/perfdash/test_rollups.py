@@ -9,8 +9,11 @@ from perfdash import selectors, services
 from perfdash.models import (
     DbConnectionSample,
     ProcessSample,
+    ProcessSampleHour,
     RequestStatDay,
+    RequestStatDayTotal,
     RequestStatHour,
+    RequestStatHourTotal,
     RequestStatMinute,
 )
 
@@ -77,6 +80,124 @@ def test_hour_and_day_rollups_read_like_minutes():
     # Reads really come from the rollups: without the minutes nothing changes.
     RequestStatMinute.objects.filter(bucket__lt=end).delete()
     assert _figures(selectors.summary(start=start, end=end)) == before
+
+
+def test_all_route_totals_read_like_minutes_and_rebuild_idempotently():
+    _feed(random.Random(11), hours=30)
+    start, end = DAY0, DAY0 + timedelta(hours=30)
+    before = _figures(selectors.summary(start=start, end=end))
+    series = selectors.time_series(start=start, end=end, step_seconds=3600)
+    before_series = [_figures(point) for point in series]
+
+    now = end + timedelta(hours=1)
+    for _ in range(2):  # a second run rebuilds the same rows
+        services.roll_up(level="hour", now=now)
+        services.roll_up(level="day", now=now)
+
+    # One total row per hour (or day) and (method, status class), routes added.
+    keys = {(r.method, r.status_class) for r in RequestStatMinute.objects.all()}
+    hours = RequestStatHourTotal.objects.all()
+    assert hours.count() == len(
+        {(h.bucket, h.method, h.status_class) for h in RequestStatHour.objects.all()}
+    )
+    assert {(h.method, h.status_class) for h in hours} == keys
+    assert {h.route for h in hours} == {services.ALL_ROUTES}
+    assert sum(h.requests for h in hours) == sum(
+        r.requests for r in RequestStatMinute.objects.all()
+    )
+    assert RequestStatDayTotal.objects.filter(bucket=DAY0).count() == len(keys)
+
+    # Reads over every route come from the totals alone: drop the minutes
+    # and the per-route rows, and nothing changes.
+    RequestStatMinute.objects.all().delete()
+    RequestStatHour.objects.all().delete()
+    RequestStatDay.objects.all().delete()
+    assert _figures(selectors.summary(start=start, end=end)) == before
+    series = selectors.time_series(start=start, end=end, step_seconds=3600)
+    assert [_figures(point) for point in series] == before_series
+    assert selectors.route_table(start=start, end=end) == []
+
+
+RESOURCES = (
+    "process_samples",
+    "cpu_percent",
+    "cpu_percent_max",
+    "rss_bytes",
+    "rss_bytes_max",
+    "memory_percent",
+    "pool_utilization",
+    "pool_utilization_max",
+    "pool_waiting_max",
+    "pool_errors",
+)
+
+
+def _resources(result: object) -> dict[str, object]:
+    values = {name: getattr(result, name) for name in RESOURCES}
+    # Means are sums over counts either way; only the adding order differs.
+    return {
+        name: pytest.approx(value) if isinstance(value, float) else value
+        for name, value in values.items()
+    }
+
+
+def _sample_hours(rng: random.Random, hours: int) -> None:
+    for second in range(0, hours * 3600, 290):
+        for pid in (1, 2):
+            services.record_process_sample(
+                at=DAY0 + timedelta(seconds=second),
+                host="web",
+                pid=pid,
+                cpu_percent=rng.uniform(0, 90),
+                rss_bytes=rng.randint(80, 140) * 2**20,
+                memory_percent=rng.uniform(1, 2),
+                pool=None
+                if pid == 2 and second % 3
+                else {
+                    "pool_max": 10,
+                    "pool_size": 6,
+                    "pool_available": rng.randint(0, 6),
+                    "requests_waiting": rng.randint(0, 3),
+                    "requests_errors": second // 1000,
+                },
+            )
+
+
+def test_process_hours_read_like_the_samples():
+    _sample_hours(random.Random(5), hours=5)
+    # A range with ragged edges: raw samples at both ends, hours between.
+    start = DAY0 + timedelta(minutes=17)
+    end = DAY0 + timedelta(hours=4, minutes=41)
+    before = _resources(selectors.summary(start=start, end=end))
+    window = {"start": DAY0, "end": DAY0 + timedelta(hours=5), "step_seconds": 3600}
+    before_series = [_resources(p) for p in selectors.time_series(**window)]
+    before_processes = selectors.process_series(**window)
+
+    now = DAY0 + timedelta(hours=6)
+    for _ in range(2):
+        services.roll_up(level="hour", now=now)
+    assert ProcessSampleHour.objects.count() == 5 * 2  # hours x processes
+    assert sum(h.samples for h in ProcessSampleHour.objects.all()) == (
+        ProcessSample.objects.count()
+    )
+
+    # Drop the raw samples of the hours inside the range: the hour rows serve.
+    ProcessSample.objects.filter(
+        at__gte=DAY0 + timedelta(hours=1), at__lt=DAY0 + timedelta(hours=4)
+    ).delete()
+    assert _resources(selectors.summary(start=start, end=end)) == before
+    ProcessSample.objects.all().delete()
+    assert [_resources(p) for p in selectors.time_series(**window)] == before_series
+    after = selectors.process_series(**window)
+    assert [(p.at, p.host, p.pid) for p in after] == [
+        (p.at, p.host, p.pid) for p in before_processes
+    ]
+    assert [p.cpu_percent for p in after] == pytest.approx(
+        [p.cpu_percent for p in before_processes]
+    )
+    assert [p.rss_bytes for p in after] == pytest.approx(
+        [p.rss_bytes for p in before_processes]
+    )
 
 
 def test_rollup_again_after_a_late_flush_counts_it_once():

@@ -516,7 +516,8 @@ def process_hours(*, start: datetime, end: datetime) -> list[ProcessSampleHour]:
     )
     names = (*ProcessSampleHour.SUMS, *ProcessSampleHour.MAXES, *ProcessSampleHour.MINS)
     rows = []
-    for group in groups:
+    for found in groups:
+        group: dict[str, Any] = dict(found)
         values = {name: group[f"agg_{name}"] for name in names}
         # Sums over no pooled samples are NULL; the row stores zero.
         values["pool_use_sum"] = values["pool_use_sum"] or 0.0

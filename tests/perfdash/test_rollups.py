@@ -169,9 +169,17 @@ def test_process_hours_read_like_the_samples():
     start = DAY0 + timedelta(minutes=17)
     end = DAY0 + timedelta(hours=4, minutes=41)
     before = _resources(selectors.summary(start=start, end=end))
-    window = {"start": DAY0, "end": DAY0 + timedelta(hours=5), "step_seconds": 3600}
-    before_series = [_resources(p) for p in selectors.time_series(**window)]
-    before_processes = selectors.process_series(**window)
+    window_end = DAY0 + timedelta(hours=5)
+
+    def series() -> list[dict[str, object]]:
+        points = selectors.time_series(start=DAY0, end=window_end, step_seconds=3600)
+        return [_resources(point) for point in points]
+
+    def processes() -> list[selectors.ProcessPoint]:
+        return selectors.process_series(start=DAY0, end=window_end, step_seconds=3600)
+
+    before_series = series()
+    before_processes = processes()
 
     now = DAY0 + timedelta(hours=6)
     for _ in range(2):
@@ -187,8 +195,8 @@ def test_process_hours_read_like_the_samples():
     ).delete()
     assert _resources(selectors.summary(start=start, end=end)) == before
     ProcessSample.objects.all().delete()
-    assert [_resources(p) for p in selectors.time_series(**window)] == before_series
-    after = selectors.process_series(**window)
+    assert series() == before_series
+    after = processes()
     assert [(p.at, p.host, p.pid) for p in after] == [
         (p.at, p.host, p.pid) for p in before_processes
     ]

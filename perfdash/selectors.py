@@ -439,10 +439,10 @@ ProcessKey = tuple[int, str, int]
 def _add_partial(into: dict[str, Any], group: dict[str, Any]) -> None:
     """Add one group's sums and extremes (``agg_<field>``) into ``into``."""
     for name in _SUMS:
-        into[name] = into.get(name, 0) + (group[f"agg_{name}"] or 0)
+        into[name] = into.get(name, 0) + (group.get(f"agg_{name}") or 0)
     for names, pick in ((_MAXES, max), (_MINS, min)):
         for name in names:
-            value = group[f"agg_{name}"]
+            value = group.get(f"agg_{name}")
             if value is not None:
                 held = into.get(name)
                 into[name] = value if held is None else pick(held, value)

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class LoadtestsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "perfdash.loadtests"
+    label = "loadtests"
+    verbose_name = "Load tests"

@@ -125,7 +125,8 @@ CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="chatbot")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            # django-redis; the subclass logs a dead Redis at WARNING.
+            "BACKEND": "chatbot.cache.FallbackRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
             "OPTIONS": {

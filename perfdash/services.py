@@ -1,0 +1,543 @@
+"""Writes: minute rows, fingerprints, samples, rollups and retention.
+
+Every writer adds to what is stored rather than overwriting it, so flushes
+from many processes and hosts, repeated flushes and re-run rollups all leave
+the same totals. Feeding helpers (``record_*``) take plain values so tests
+and other apps can write a series without going through HTTP.
+"""
+
+import hashlib
+import logging
+import os
+import socket
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from ddsketch import DDSketch
+from django.db import connection, transaction
+from django.db.models import Model, QuerySet
+from django.utils import timezone
+
+from perfdash import sketches
+from perfdash.models import (
+    DbConnectionSample,
+    ProcessSample,
+    RequestStatBase,
+    RequestStatDay,
+    RequestStatHour,
+    RequestStatMinute,
+    RollupState,
+    StatementFingerprint,
+)
+from perfdash.normalize import normalize_sql
+
+logger = logging.getLogger(__name__)
+
+StatKey = tuple[datetime, str, str, int]
+"""(minute start, route, method, status class)."""
+
+FingerprintKey = tuple[str, str, str]
+"""(kind, route, fingerprint)."""
+
+POOL_FIELDS = (
+    "pool_min",
+    "pool_max",
+    "pool_size",
+    "pool_available",
+    "requests_waiting",
+    "requests_errors",
+    "requests_num",
+    "connections_errors",
+)
+
+
+def process_identity() -> tuple[str, int]:
+    """Return this process's (host, pid), the key of everything it writes."""
+    return socket.gethostname()[:128], os.getpid()
+
+
+def minute_start(moment: datetime) -> datetime:
+    """Return the start of the UTC minute holding ``moment``."""
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+@dataclass
+class StatDelta:
+    """Counters and sketches gathered in memory before a flush adds them."""
+
+    requests: int = 0
+    total_seconds: float = 0.0
+    upstream_seconds: float = 0.0
+    upstream_requests: int = 0
+    db_statements: int = 0
+    db_seconds: float = 0.0
+    cache_hits: int = 0
+    cache_misses: int = 0
+    total_sketch: DDSketch = field(default_factory=sketches.new_sketch)
+    app_sketch: DDSketch = field(default_factory=sketches.new_sketch)
+    upstream_sketch: DDSketch = field(default_factory=sketches.new_sketch)
+    first_token_sketch: DDSketch = field(default_factory=sketches.new_sketch)
+    db_sketch: DDSketch = field(default_factory=sketches.new_sketch)
+    statement_sketch: DDSketch = field(default_factory=sketches.new_sketch)
+
+
+@dataclass
+class FingerprintDelta:
+    """A statement shape's slow or repeated sightings since the last flush."""
+
+    sql: str
+    occurrences: int = 0
+    statements: int = 0
+    total_seconds: float = 0.0
+    max_seconds: float = 0.0
+    max_repeats: int = 0
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+
+    def see(
+        self, *, at: datetime, statements: int, seconds: float, longest: float
+    ) -> None:
+        """Add one sighting (one slow execution or one repeating request)."""
+        self.occurrences += 1
+        self.statements += statements
+        self.total_seconds += seconds
+        self.max_seconds = max(self.max_seconds, longest)
+        self.max_repeats = max(self.max_repeats, statements)
+        if self.first_seen is None or at < self.first_seen:
+            self.first_seen = at
+        if self.last_seen is None or at > self.last_seen:
+            self.last_seen = at
+
+
+def fingerprint_of(sql: str) -> tuple[str, str]:
+    """Return (normalized statement, its SHA-1 fingerprint)."""
+    shape = normalize_sql(sql)
+    return shape, hashlib.sha1(shape.encode(), usedforsecurity=False).hexdigest()
+
+
+def _locked(queryset: QuerySet[Any]) -> QuerySet[Any]:
+    # SQLite serializes writers already (IMMEDIATE transactions).
+    if connection.features.has_select_for_update:
+        return queryset.select_for_update()
+    return queryset
+
+
+def _add_delta(row: RequestStatBase, delta: StatDelta) -> None:
+    for name in RequestStatBase.SUM_FIELDS:
+        setattr(row, name, getattr(row, name) + getattr(delta, name))
+    for name in RequestStatBase.SKETCH_FIELDS:
+        setattr(
+            row,
+            name,
+            sketches.merge_into_text(getattr(row, name), getattr(delta, name)),
+        )
+
+
+def write_minute_deltas(
+    *, deltas: Mapping[StatKey, StatDelta], host: str, pid: int
+) -> int:
+    """Add in-memory deltas to this process's minute rows; return rows touched."""
+    if not deltas:
+        return 0
+    buckets = {key[0] for key in deltas}
+    with transaction.atomic():
+        stored = _locked(
+            RequestStatMinute.objects.filter(host=host, pid=pid, bucket__in=buckets)
+        )
+        existing = {
+            (row.bucket, row.route, row.method, row.status_class): row for row in stored
+        }
+        changed, created = [], []
+        for key, delta in deltas.items():
+            row = existing.get(key)
+            if row is None:
+                bucket, route, method, status_class = key
+                row = RequestStatMinute(
+                    bucket=bucket,
+                    route=route,
+                    method=method,
+                    status_class=status_class,
+                    host=host,
+                    pid=pid,
+                )
+                created.append(row)
+            else:
+                changed.append(row)
+            _add_delta(row, delta)
+        now = timezone.now()
+        for row in changed:
+            row.updated_at = now
+        RequestStatMinute.objects.bulk_update(
+            changed,
+            [*RequestStatBase.SUM_FIELDS, *RequestStatBase.SKETCH_FIELDS, "updated_at"],
+        )
+        RequestStatMinute.objects.bulk_create(created)
+    return len(changed) + len(created)
+
+
+def write_fingerprint_deltas(
+    *, deltas: Mapping[FingerprintKey, FingerprintDelta], host: str, pid: int
+) -> int:
+    """Add slow-statement and N+1 sightings to this process's fingerprints."""
+    if not deltas:
+        return 0
+    fingerprints = {key[2] for key in deltas}
+    with transaction.atomic():
+        stored = _locked(
+            StatementFingerprint.objects.filter(
+                host=host, pid=pid, fingerprint__in=fingerprints
+            )
+        )
+        existing = {(row.kind, row.route, row.fingerprint): row for row in stored}
+        changed, created = [], []
+        for key, delta in deltas.items():
+            assert delta.first_seen is not None and delta.last_seen is not None
+            row = existing.get(key)
+            if row is None:
+                kind, route, fingerprint = key
+                created.append(
+                    StatementFingerprint(
+                        kind=kind,
+                        route=route,
+                        fingerprint=fingerprint,
+                        sql=delta.sql,
+                        host=host,
+                        pid=pid,
+                        occurrences=delta.occurrences,
+                        statements=delta.statements,
+                        total_seconds=delta.total_seconds,
+                        max_seconds=delta.max_seconds,
+                        max_repeats=delta.max_repeats,
+                        first_seen=delta.first_seen,
+                        last_seen=delta.last_seen,
+                    )
+                )
+                continue
+            row.occurrences += delta.occurrences
+            row.statements += delta.statements
+            row.total_seconds += delta.total_seconds
+            row.max_seconds = max(row.max_seconds, delta.max_seconds)
+            row.max_repeats = max(row.max_repeats, delta.max_repeats)
+            row.last_seen = max(row.last_seen, delta.last_seen)
+            changed.append(row)
+        StatementFingerprint.objects.bulk_update(
+            changed,
+            [
+                "occurrences",
+                "statements",
+                "total_seconds",
+                "max_seconds",
+                "max_repeats",
+                "last_seen",
+            ],
+        )
+        StatementFingerprint.objects.bulk_create(created)
+    return len(changed) + len(created)
+
+
+def _seconds(values_ms: Iterable[float]) -> list[float]:
+    return [value / 1000.0 for value in values_ms]
+
+
+def record_request_stats(
+    *,
+    minute: datetime,
+    route: str,
+    method: str = "GET",
+    status: int = 200,
+    total_ms: Sequence[float] = (),
+    requests: int | None = None,
+    upstream_ms: Sequence[float] = (),
+    first_token_ms: Sequence[float] = (),
+    db_ms: Sequence[float] = (),
+    statement_ms: Sequence[float] = (),
+    db_statements: int | None = None,
+    cache_hits: int = 0,
+    cache_misses: int = 0,
+    host: str = "feed",
+    pid: int = 0,
+) -> None:
+    """Add requests to the minute row holding ``minute``, as a flush would.
+
+    ``total_ms`` holds one duration per request (``requests`` defaults to its
+    length); ``upstream_ms``, when given, pairs with its first requests and
+    app time is total minus upstream. ``statement_ms`` holds one duration per
+    statement (``db_statements`` defaults to its length).
+    """
+    total = _seconds(total_ms)
+    upstream = _seconds(upstream_ms)
+    if len(upstream) > len(total):
+        raise ValueError("upstream_ms has more values than total_ms")
+    statements = _seconds(statement_ms)
+    delta = StatDelta(
+        requests=len(total) if requests is None else requests,
+        total_seconds=sum(total),
+        upstream_seconds=sum(upstream),
+        upstream_requests=len(upstream),
+        db_statements=len(statements) if db_statements is None else db_statements,
+        db_seconds=sum(_seconds(db_ms)) if db_ms else sum(statements),
+        cache_hits=cache_hits,
+        cache_misses=cache_misses,
+        total_sketch=sketches.new_sketch(total),
+        app_sketch=sketches.new_sketch(
+            t - (upstream[i] if i < len(upstream) else 0.0) for i, t in enumerate(total)
+        ),
+        upstream_sketch=sketches.new_sketch(upstream),
+        first_token_sketch=sketches.new_sketch(_seconds(first_token_ms)),
+        db_sketch=sketches.new_sketch(_seconds(db_ms)),
+        statement_sketch=sketches.new_sketch(statements),
+    )
+    key = (minute_start(minute), route, method.upper(), status // 100)
+    write_minute_deltas(deltas={key: delta}, host=host, pid=pid)
+
+
+def record_statement_fingerprint(
+    *,
+    kind: str,
+    route: str,
+    sql: str,
+    at: datetime,
+    statements: int = 1,
+    seconds: float = 0.0,
+    host: str = "feed",
+    pid: int = 0,
+) -> str:
+    """Add one sighting of a slow or repeated statement; return its fingerprint."""
+    shape, fingerprint = fingerprint_of(sql)
+    delta = FingerprintDelta(sql=shape)
+    delta.see(at=at, statements=statements, seconds=seconds, longest=seconds)
+    write_fingerprint_deltas(
+        deltas={(kind, route, fingerprint): delta}, host=host, pid=pid
+    )
+    return fingerprint
+
+
+def record_process_sample(
+    *,
+    host: str,
+    pid: int,
+    cpu_percent: float,
+    rss_bytes: int,
+    memory_percent: float,
+    threads: int = 0,
+    pool: Mapping[str, int] | None = None,
+    at: datetime | None = None,
+) -> ProcessSample:
+    """Store one process's CPU, memory and (when given) pool statistics."""
+    pool = pool or {}
+    return ProcessSample.objects.create(
+        at=at or timezone.now(),
+        host=host,
+        pid=pid,
+        cpu_percent=cpu_percent,
+        rss_bytes=rss_bytes,
+        memory_percent=memory_percent,
+        threads=threads,
+        **{name: pool.get(name) for name in POOL_FIELDS},
+    )
+
+
+def record_db_connection_sample(
+    *,
+    connections: int,
+    max_connections: int,
+    database_connections: int | None = None,
+    active: int = 0,
+    idle: int = 0,
+    idle_in_transaction: int = 0,
+    at: datetime | None = None,
+) -> DbConnectionSample:
+    """Store one count of PostgreSQL connections against the server's limit."""
+    return DbConnectionSample.objects.create(
+        at=at or timezone.now(),
+        connections=connections,
+        database_connections=(
+            connections if database_connections is None else database_connections
+        ),
+        active=active,
+        idle=idle,
+        idle_in_transaction=idle_in_transaction,
+        max_connections=max_connections,
+    )
+
+
+_PG_CONNECTIONS_SQL = """
+SELECT count(*),
+       count(*) FILTER (WHERE datname = current_database()),
+       count(*) FILTER (WHERE state = 'active'),
+       count(*) FILTER (WHERE state = 'idle'),
+       count(*) FILTER (WHERE state LIKE 'idle in transaction%%'),
+       current_setting('max_connections')::int
+FROM pg_stat_activity
+WHERE backend_type = 'client backend'
+"""
+
+
+def sample_db_connections() -> DbConnectionSample | None:
+    """Sample ``pg_stat_activity`` against ``max_connections`` (PostgreSQL only)."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_PG_CONNECTIONS_SQL)
+        total, database, active, idle, in_transaction, limit = cursor.fetchone()
+    return record_db_connection_sample(
+        connections=total,
+        database_connections=database,
+        active=active,
+        idle=idle,
+        idle_in_transaction=in_transaction,
+        max_connections=limit,
+    )
+
+
+# --- rollups ---------------------------------------------------------------
+
+Level = Literal["hour", "day"]
+_ROLLUPS: dict[str, tuple[type[RequestStatBase], type[RequestStatBase], timedelta]] = {
+    "hour": (RequestStatMinute, RequestStatHour, timedelta(hours=1)),
+    "day": (RequestStatHour, RequestStatDay, timedelta(days=1)),
+}
+# Closed buckets this far behind the watermark are rebuilt again, so minute
+# rows flushed late (a worker exiting, a slow flush) still reach the rollup.
+_RELOOK = {"hour": timedelta(hours=2), "day": timedelta(days=1)}
+
+
+def floor_to(moment: datetime, level: str) -> datetime:
+    """Return the start of the UTC hour or day holding ``moment``."""
+    moment = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return moment.replace(hour=0) if level == "day" else moment
+
+
+def complete_until(level: str) -> datetime | None:
+    """Return the end of the rolled-up span of a level, if any."""
+    state = RollupState.objects.filter(level=level).first()
+    return state.complete_until if state else None
+
+
+def _closed_until(level: Level, now: datetime, grace: timedelta) -> datetime:
+    if level == "hour":
+        return floor_to(now - grace, "hour")
+    hours_done = complete_until("hour")
+    if hours_done is None:
+        return floor_to(datetime.min.replace(tzinfo=UTC), "day")
+    return floor_to(hours_done, "day")
+
+
+def _aggregate(rows: Iterable[RequestStatBase], level: str) -> dict[StatKey, StatDelta]:
+    merged: dict[StatKey, StatDelta] = {}
+    for row in rows:
+        key = (floor_to(row.bucket, level), row.route, row.method, row.status_class)
+        delta = merged.setdefault(key, StatDelta())
+        for name in RequestStatBase.SUM_FIELDS:
+            setattr(delta, name, getattr(delta, name) + getattr(row, name))
+        for name in RequestStatBase.SKETCH_FIELDS:
+            text = getattr(row, name)
+            if text:
+                getattr(delta, name).merge(sketches.loads(text))
+    return merged
+
+
+def roll_up(
+    *, level: Level, now: datetime | None = None, grace_seconds: float = 120
+) -> int:
+    """Rebuild closed hour or day rows from the finer level; return rows written.
+
+    Idempotent: a closed bucket is recomputed from its source rows and
+    replaces what was stored, so running twice, or after late flushes, gives
+    the same rows as running once.
+    """
+    source, target, width = _ROLLUPS[level]
+    now = now or timezone.now()
+    end = _closed_until(level, now, timedelta(seconds=grace_seconds))
+    done = complete_until(level)
+    if done is not None:
+        start = done - _RELOOK[level]
+    else:
+        oldest = source._default_manager.order_by("bucket").values_list(
+            "bucket", flat=True
+        )
+        first = oldest.first()
+        if first is None:
+            return 0
+        start = floor_to(first, level)
+    if start >= end:
+        return 0
+
+    written = 0
+    chunk = width * (24 if level == "hour" else 31)
+    while start < end:
+        stop = min(start + chunk, end)
+        merged = _aggregate(
+            source._default_manager.filter(
+                bucket__gte=start, bucket__lt=stop
+            ).iterator(),
+            level,
+        )
+        rows = []
+        for (bucket, route, method, status_class), delta in merged.items():
+            row = target(
+                bucket=bucket, route=route, method=method, status_class=status_class
+            )
+            _add_delta(row, delta)
+            rows.append(row)
+        with transaction.atomic():
+            target._default_manager.filter(bucket__gte=start, bucket__lt=stop).delete()
+            target._default_manager.bulk_create(rows)
+            RollupState.objects.update_or_create(
+                level=level, defaults={"complete_until": stop}
+            )
+        written += len(rows)
+        start = stop
+    logger.info("perfdash rollup %s: %d rows up to %s", level, written, end)
+    return written
+
+
+# --- retention -------------------------------------------------------------
+
+
+def _delete_in_batches(queryset: QuerySet[Any], batch_size: int) -> int:
+    model: type[Model] = queryset.model
+    deleted = 0
+    while True:
+        ids = list(queryset.values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return deleted
+        model._default_manager.filter(pk__in=ids).delete()
+        deleted += len(ids)
+        if len(ids) < batch_size:
+            return deleted
+
+
+def delete_expired(
+    *,
+    minute_days: int,
+    hour_days: int,
+    day_days: int,
+    now: datetime | None = None,
+    batch_size: int = 5000,
+) -> dict[str, int]:
+    """Delete rows older than their retention, in batches; return counts."""
+    now = now or timezone.now()
+    minute_cut = now - timedelta(days=minute_days)
+    targets: dict[str, QuerySet[Any]] = {
+        "minutes": RequestStatMinute.objects.filter(bucket__lt=minute_cut),
+        "hours": RequestStatHour.objects.filter(
+            bucket__lt=now - timedelta(days=hour_days)
+        ),
+        "days": RequestStatDay.objects.filter(
+            bucket__lt=now - timedelta(days=day_days)
+        ),
+        "process_samples": ProcessSample.objects.filter(at__lt=minute_cut),
+        "db_samples": DbConnectionSample.objects.filter(at__lt=minute_cut),
+        "fingerprints": StatementFingerprint.objects.filter(
+            last_seen__lt=now - timedelta(days=hour_days)
+        ),
+    }
+    counts = {
+        name: _delete_in_batches(queryset, batch_size)
+        for name, queryset in targets.items()
+    }
+    logger.info("perfdash retention deleted %s", counts)
+    return counts

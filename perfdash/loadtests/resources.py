@@ -35,13 +35,26 @@ def listening_pids(port: int) -> list[int]:
     return sorted(pids)
 
 
+def _server_root(pid: int) -> int:
+    # psutil names one holder of a shared listening socket; gunicorn's
+    # workers share the master's, so climb to the process that forked them.
+    try:
+        proc = psutil.Process(pid)
+        parent = proc.parent()
+        while parent is not None and parent.cmdline() == proc.cmdline():
+            proc, parent = parent, parent.parent()
+        return proc.pid
+    except psutil.Error:
+        return pid
+
+
 def server_pids_for(url: str) -> list[int]:
     """Return the pids serving a loopback URL, or none for a remote one."""
     parts = urlsplit(url)
     if parts.hostname not in LOOPBACK_HOSTS:
         return []
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    return listening_pids(port)
+    return sorted({_server_root(pid) for pid in listening_pids(port)})
 
 
 def _tree(pids: list[int]) -> list[psutil.Process]:

@@ -1,0 +1,92 @@
+"""``manage.py loadtest`` against a real gunicorn server (acceptance 1 and 4)."""
+
+from pathlib import Path
+
+import pytest
+
+from conversations.models import Message
+from perfdash.loadtests.isolation import marker_for
+from perfdash.loadtests.models import LoadTestRun
+from perfdash.loadtests.servers import Server
+from tests.loadtests.helpers import run_manage, write_scenario
+
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+
+
+def test_short_scenario_passes_and_stores_its_run(
+    server: Server, server_env: dict[str, str], tmp_path: Path
+) -> None:
+    config = write_scenario(
+        tmp_path / "short.yaml",
+        target_rps=20, duration=10, user_count=20, ramp_up=2,
+        metrics={"error_rate_threshold": "1%"},
+    )
+
+    result = run_manage(
+        server_env, "loadtest", "--config", str(config), "--url", server.url,
+        "--interval", "2",
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASSED" in result.stdout
+    assert "p95" in result.stdout and "server CPU" in result.stdout
+    run = LoadTestRun.objects.get()
+    assert run.passed and run.target_rps == 20
+    # 20 rps for 10 s, each slot sent on time or counted as missed.
+    assert run.requests + run.missed_slots >= 190
+    assert run.achieved_rps >= 19
+    assert run.p95_ms is not None and run.p50_ms <= run.p95_ms <= run.p99_ms
+    assert run.figures["resources"]["server_cpu_avg_pct"] is not None
+    assert "generator_cpu_avg_pct" in run.figures["resources"]
+    intervals = list(run.intervals.all())
+    assert intervals[0].in_ramp and not intervals[-1].in_ramp
+    # What the server stored is what the load generator counted as answered:
+    # two messages per successful chat turn, ramp included.
+    answered = sum(i.requests - i.failures for i in intervals)
+    assert Message.objects.count() == 2 * answered
+
+
+def test_threshold_below_what_the_server_can_do_exits_non_zero(
+    server: Server, server_env: dict[str, str], tmp_path: Path
+) -> None:
+    config = write_scenario(
+        tmp_path / "strict.yaml",
+        target_rps=10, duration=4, user_count=10, ramp_up=1,
+        metrics={"response_time_max_ms": {95: 0.01}},
+    )
+
+    result = run_manage(server_env, "loadtest", "--config", str(config), "--url", server.url)
+
+    assert result.returncode != 0
+    assert "thresholds failed: short: p95_ms" in result.stderr
+    run = LoadTestRun.objects.get()
+    assert not run.passed
+    assert [c["name"] for c in run.checks if c["passed"] is False] == ["p95_ms"]
+
+
+def test_isolation_under_load_sees_no_foreign_message(
+    server: Server, server_env: dict[str, str], tmp_path: Path
+) -> None:
+    users = 50
+    config = write_scenario(
+        tmp_path / "isolation.yaml",
+        target_rps=25, duration=8, user_count=users, ramp_up=2,
+        history_every=1, isolation_check=True, turns_per_conversation=3,
+    )
+
+    result = run_manage(server_env, "loadtest", "--config", str(config), "--url", server.url)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    run = LoadTestRun.objects.get()
+    assert run.figures["foreign_messages"] == 0
+    # Every chat response and every history read was checked, from all users
+    # at once.
+    assert run.figures["isolation_checked"] >= 2 * run.requests
+    assert run.figures["history_reads"] > 0
+    senders = set(Message.objects.values_list("owner_id", flat=True))
+    assert len(senders) == users
+    # And on the server's side: each stored message carries its owner's tag.
+    for owner_id, content in Message.objects.filter(role="user").values_list(
+        "owner_id", "content"
+    ):
+        assert content.startswith(marker_for(owner_id))

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every other middleware's time is measured (perfdash).
+    "perfdash.middleware.PerfdashMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -230,7 +232,40 @@ PERFDASH = {
     "METRICS_TOKEN": env.str("PERFDASH_METRICS_TOKEN", default=""),
     "SILK_ENABLED": env.bool("SILK_ENABLED", default=False),
     "SILK_PERCENT": env.int("SILK_PERCENT", default=10),
+    "DELETE_BATCH_SIZE": env.int("PERFDASH_DELETE_BATCH_SIZE", default=5000),
 }
+
+if PERFDASH["ENABLED"]:
+    # Count cache hits and misses per request around the configured backend.
+    CACHES["default"]["MEASURED_BACKEND"] = CACHES["default"]["BACKEND"]
+    CACHES["default"]["BACKEND"] = "perfdash.cache.MeasuredCache"
+
+# django-silk, the optional deep profiler: sampled, staff only, and storing
+# no bodies, credentials or parameter values (see perfdash/silk.py).
+if PERFDASH["SILK_ENABLED"]:
+    INSTALLED_APPS.append("silk")
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("perfdash.middleware.PerfdashMiddleware") + 1,
+        "silk.middleware.SilkyMiddleware",
+    )
+    SILKY_INTERCEPT_PERCENT = PERFDASH["SILK_PERCENT"]
+    SILKY_AUTHENTICATION = True
+    SILKY_AUTHORISATION = True  # silk's default permission: is_staff
+    SILKY_PYTHON_PROFILER = False
+    SILKY_ANALYZE_QUERIES = False
+    SILKY_META = False
+    # 0 keeps no body at all (-1 would keep every body).
+    SILKY_MAX_REQUEST_BODY_SIZE = 0
+    SILKY_MAX_RESPONSE_BODY_SIZE = 0
+    SILKY_HIDE_COOKIES = True
+    SILKY_SENSITIVE_KEYS = {
+        "username", "password", "token", "access", "refresh", "secret", "key",
+        "api", "signature", "authorization", "message", "content", "title",
+    }  # fmt: skip
+    SILKY_MAX_RECORDED_REQUESTS = env.int("SILK_MAX_RECORDED_REQUESTS", default=10_000)
+    # Never collect inside a request; Celery runs perfdash.collect_silk_garbage.
+    SILKY_MAX_RECORDED_REQUESTS_CHECK_PERCENT = 0
+    LOGIN_URL = "admin:login"
 
 # --- load tests and the pre-deployment checklist ---------------------------
 
@@ -269,6 +304,25 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # Each app adds its periodic tasks here (see the apps' celery modules).
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "perfdash-roll-up-hours": {"task": "perfdash.roll_up_hours", "schedule": 300.0},
+        "perfdash-roll-up-days": {"task": "perfdash.roll_up_days", "schedule": 3600.0},
+        "perfdash-delete-expired": {
+            "task": "perfdash.delete_expired",
+            "schedule": 6 * 3600.0,
+        },
+        "perfdash-sample-db-connections": {
+            "task": "perfdash.sample_db_connections",
+            "schedule": 60.0,
+        },
+    }
+)
+if PERFDASH["SILK_ENABLED"]:
+    CELERY_BEAT_SCHEDULE["perfdash-collect-silk-garbage"] = {
+        "task": "perfdash.collect_silk_garbage",
+        "schedule": 3600.0,
+    }
 
 # --- email ----------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """Root URLs: admin, the API, the schema and perfdash."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
@@ -14,3 +15,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/", include("conversations.urls")),
 ]
+
+# django-silk, the optional deep profiler (staff only), when SILK_ENABLED.
+if settings.PERFDASH["SILK_ENABLED"]:
+    urlpatterns.append(path("silk/", include("silk.urls", namespace="silk")))

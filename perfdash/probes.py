@@ -11,6 +11,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
+UNMATCHED_ROUTE = "(unmatched)"
+"""Route label of requests that matched no URL pattern."""
+
 
 @dataclass(slots=True)
 class RequestProbe:
@@ -24,6 +27,12 @@ class RequestProbe:
     upstream_calls: int = 0
     upstream_seconds: float = 0.0
     upstream_first_token_seconds: float | None = None
+    # Per raw statement text: [executions, seconds]; shapes are computed at
+    # flush time, off the request path.
+    statements: dict[str, list[float]] = field(default_factory=dict)
+    statement_seconds: list[float] = field(default_factory=list)
+    slow_statements: list[tuple[str, float]] = field(default_factory=list)
+    slow_seconds: float = 0.05
 
 
 _current: ContextVar[RequestProbe | None] = ContextVar("perfdash_probe", default=None)
@@ -43,6 +52,16 @@ def start() -> tuple[RequestProbe, object]:
 def finish(token: object) -> None:
     """Close the probe opened by :func:`start`."""
     _current.reset(token)  # type: ignore[arg-type]
+
+
+@contextmanager
+def active(probe: RequestProbe) -> Iterator[None]:
+    """Make ``probe`` current again, e.g. while a streamed response is sent."""
+    token = _current.set(probe)
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 class UpstreamTimer:

@@ -31,7 +31,7 @@ from typing import Any
 from ddsketch import DDSketch
 from django.db.models import Count, Max, Min, Q, Sum
 
-from perfdash import sketches
+from perfdash import probes, sketches
 from perfdash.models import (
     DbConnectionSample,
     ProcessSample,
@@ -43,8 +43,7 @@ from perfdash.models import (
     StatementFingerprint,
 )
 
-UNMATCHED_ROUTE = "(unmatched)"
-"""Route label of requests that matched no URL pattern."""
+UNMATCHED_ROUTE = probes.UNMATCHED_ROUTE
 
 _HOUR = timedelta(hours=1)
 _DAY = timedelta(days=1)

@@ -72,3 +72,17 @@ def client_for() -> Callable[[Any], APIClient]:
 @pytest.fixture
 def api(user: Any, client_for: Callable[[Any], APIClient]) -> APIClient:
     return client_for(user)
+
+
+# --- perfdash: no background flusher inside the test process ---------------
+
+
+@pytest.fixture(autouse=True)
+def _perfdash_recorder(settings: Any) -> Iterator[None]:
+    """Keep measured requests in memory until a test flushes them itself."""
+    from perfdash import recorder
+
+    settings.PERFDASH = {**settings.PERFDASH, "FLUSH_SECONDS": 0}
+    recorder.discard()
+    yield
+    recorder.discard()

@@ -71,16 +71,16 @@ def test_rollup_reads_equal_minute_reads():
             host="h",
             pid=minute % 3,
         )
-    window = {"start": T0, "end": T0 + timedelta(hours=2)}
-    before = selectors.summary(**window)
+    end = T0 + timedelta(hours=2)
+    before = selectors.summary(start=T0, end=end)
 
     written = services.roll_up(level="hour", now=T0 + timedelta(hours=3))
     assert written == 2
     assert services.roll_up(level="hour", now=T0 + timedelta(hours=3)) == 2
-    after = selectors.summary(**window)
+    after = selectors.summary(start=T0, end=end)
 
     assert after.requests == before.requests == 2 * len(range(0, 120, 7))
     assert after.total_p95_ms == before.total_p95_ms
     assert after.total_p50_ms == before.total_p50_ms
-    series = selectors.time_series(step_seconds=3600, **window)
+    series = selectors.time_series(start=T0, end=end, step_seconds=3600)
     assert [p.requests for p in series] == [18, 18]

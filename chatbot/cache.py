@@ -31,4 +31,5 @@ class _WarningLogger:
 class FallbackRedisCache(RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
-        self.logger = _WarningLogger(logging.getLogger("chatbot.cache"))  # type: ignore[assignment]
+        warning_logger = _WarningLogger(logging.getLogger("chatbot.cache"))
+        self.logger = warning_logger  # type: ignore[assignment]

@@ -81,6 +81,7 @@ class OpenAIBackend:
         parts: list[str] = []
         model = self.model
         prompt_tokens = completion_tokens = None
+        finish_reason = None
         try:
             with stream:
                 for chunk in stream:
@@ -89,6 +90,7 @@ class OpenAIBackend:
                         prompt_tokens = chunk.usage.prompt_tokens
                         completion_tokens = chunk.usage.completion_tokens
                     for choice in chunk.choices:
+                        finish_reason = choice.finish_reason or finish_reason
                         if choice.delta.content:
                             timer.mark_first_token()
                             parts.append(choice.delta.content)
@@ -102,6 +104,11 @@ class OpenAIBackend:
             raise UpstreamError("The model server ended its reply early.") from exc
 
         content = "".join(parts)
+        if finish_reason is None:
+            # The stream ended without a finished choice: the server or the
+            # network cut the reply short.
+            logger.warning("Model server ended its reply without finishing")
+            raise UpstreamError("The model server ended its reply early.")
         if not content.strip():
             logger.warning("Model server sent an empty reply")
             raise UpstreamError("The model server sent an empty reply.")

@@ -164,4 +164,3 @@ class RunAggregate:
             f"rate={rate:.1f}/s p95={'-' if p95 is None else f'{p95:.1f}ms'} "
             f"failures={failures} missed={self.missed_total}"
         )
-

@@ -60,6 +60,7 @@ def _drain() -> tuple[list[Sample], list[float]]:
 def _on_init(environment: Any, **kwargs: Any) -> None:
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
+
         def receive_plan(environment: Any, msg: Any, **kw: Any) -> None:
             PLAN.update(msg.data)
             _plan_ready.set()
@@ -113,7 +114,9 @@ def _on_test_start(environment: Any, **kwargs: Any) -> None:
     gevent.spawn(_report_progress, environment, aggregate, scenario)
 
 
-def _report_progress(environment: Any, aggregate: RunAggregate, scenario: Scenario) -> None:
+def _report_progress(
+    environment: Any, aggregate: RunAggregate, scenario: Scenario
+) -> None:
     every = float(PLAN.get("progress_seconds", 5))
     # Bounded by the run's length, with room for the last in-flight requests.
     for _ in range(int((scenario.ramp_up + scenario.duration) / every) + 5):
@@ -186,7 +189,9 @@ class ChatUser(FastHttpUser):
             gevent.sleep(self.due - now)
         self.due += self.interval
 
-    def _record(self, started: float, began: float, ok: bool, name: str, foreign: int) -> None:
+    def _record(
+        self, started: float, began: float, ok: bool, name: str, foreign: int
+    ) -> None:
         latency_ms = (time.perf_counter() - began) * 1000
         _samples.append((started, latency_ms, 1 if ok else 0, name, foreign))
 
@@ -196,8 +201,9 @@ class ChatUser(FastHttpUser):
         if self.turn_number % self.turns_per_conversation == 0:
             self.conversation_id = None
         self.turn_number += 1
+        marker = marker_for(self.user_id)
         body: dict[str, Any] = {
-            "message": f"{marker_for(self.user_id)} turn {self.turn_number} {self.filler}"
+            "message": f"{marker} turn {self.turn_number} {self.filler}"
         }
         if self.conversation_id is not None:
             body["conversation_id"] = self.conversation_id
@@ -265,5 +271,9 @@ class RampThenHold(LoadTestShape):
         scenario = _scenario()
         if self.get_run_time() >= scenario.ramp_up + scenario.duration:
             return None
-        rate = scenario.user_count / scenario.ramp_up if scenario.ramp_up else scenario.user_count
+        rate = (
+            scenario.user_count / scenario.ramp_up
+            if scenario.ramp_up
+            else scenario.user_count
+        )
         return (scenario.user_count, rate)

@@ -43,7 +43,9 @@ class LoadTestRun(models.Model):
 class LoadTestInterval(models.Model):
     """Latency and load of one interval of a run, for the over-time chart."""
 
-    run = models.ForeignKey(LoadTestRun, on_delete=models.CASCADE, related_name="intervals")
+    run = models.ForeignKey(
+        LoadTestRun, on_delete=models.CASCADE, related_name="intervals"
+    )
     offset_s = models.FloatField()
     in_ramp = models.BooleanField()
     requests = models.PositiveIntegerField()
@@ -58,7 +60,9 @@ class LoadTestInterval(models.Model):
     class Meta:
         ordering = ["run", "offset_s"]
         constraints = [
-            models.UniqueConstraint(fields=["run", "offset_s"], name="loadtest_interval_once")
+            models.UniqueConstraint(
+                fields=["run", "offset_s"], name="loadtest_interval_once"
+            )
         ]
 
     def __str__(self) -> str:
@@ -87,7 +91,9 @@ class ModeResult(models.Model):
         ModeComparison, on_delete=models.CASCADE, related_name="results"
     )
     mode = models.CharField(max_length=20)
-    run = models.ForeignKey(LoadTestRun, on_delete=models.SET_NULL, null=True, related_name="+")
+    run = models.ForeignKey(
+        LoadTestRun, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
     avg_ms = models.FloatField(null=True)
     p95_ms = models.FloatField(null=True)
     requests_measured = models.PositiveIntegerField()
@@ -102,7 +108,9 @@ class ModeResult(models.Model):
     class Meta:
         ordering = ["comparison", "mode"]
         constraints = [
-            models.UniqueConstraint(fields=["comparison", "mode"], name="mode_result_once")
+            models.UniqueConstraint(
+                fields=["comparison", "mode"], name="mode_result_once"
+            )
         ]
 
     def __str__(self) -> str:

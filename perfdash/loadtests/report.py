@@ -16,8 +16,10 @@ def _fmt(value: Any, unit: str = "") -> str:
 def table(rows: list[list[str]]) -> str:
     """Return rows as left-aligned columns, the first row as header."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
-             for row in rows]
+    lines = [
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip()
+        for row in rows
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -39,11 +41,20 @@ def run_table(run: LoadTestRun) -> str:
         rows.append([f"p{percentile}", _fmt(value, " ms")])
     rows.append(["max", _fmt(run.max_ms, " ms")])
     if figures.get("history_reads"):
-        rows.append(["history reads / p95", f"{figures['history_reads']} / "
-                     f"{_fmt(figures.get('history_p95_ms'), ' ms')}"])
+        rows.append(
+            [
+                "history reads / p95",
+                f"{figures['history_reads']} / "
+                f"{_fmt(figures.get('history_p95_ms'), ' ms')}",
+            ]
+        )
     if figures.get("isolation_checked"):
-        rows.append(["responses checked / foreign",
-                     f"{figures['isolation_checked']} / {figures['foreign_messages']}"])
+        rows.append(
+            [
+                "responses checked / foreign",
+                f"{figures['isolation_checked']} / {figures['foreign_messages']}",
+            ]
+        )
     for key, label in (
         ("server_cpu_avg_pct", "server CPU avg / max"),
         ("generator_cpu_avg_pct", "load generator CPU avg / max"),
@@ -52,12 +63,17 @@ def run_table(run: LoadTestRun) -> str:
             peak = key.replace("avg", "max")
             rows.append([label, f"{resources[key]}% / {resources[peak]}%"])
     if "server_rss_max_mb" in resources:
-        rows.append(["server memory max",
-                     f"{resources['server_rss_max_mb']} MiB "
-                     f"({resources['server_memory_max_pct']}%)"])
+        rows.append(
+            [
+                "server memory max",
+                f"{resources['server_rss_max_mb']} MiB "
+                f"({resources['server_memory_max_pct']}%)",
+            ]
+        )
     if "generator_rss_max_mb" in resources:
-        rows.append(["load generator memory max",
-                     f"{resources['generator_rss_max_mb']} MiB"])
+        rows.append(
+            ["load generator memory max", f"{resources['generator_rss_max_mb']} MiB"]
+        )
 
     checks = [["threshold", "measured", "rule", "verdict"]]
     for check in run.checks:

@@ -136,7 +136,9 @@ class ResourceSampler:
         self._thread.join(timeout=5)
 
 
-def summarize(samples: list[ResourceSample], start: float, end: float) -> dict[str, float | None]:
+def summarize(
+    samples: list[ResourceSample], start: float, end: float
+) -> dict[str, float | None]:
     """Return mean and peak figures of the samples taken in a window."""
     window = [s for s in samples if start <= s.at <= end] or samples
     if not window:

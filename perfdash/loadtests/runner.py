@@ -48,21 +48,32 @@ def locust_command(
 ) -> list[str]:
     """Return the command line that starts the load generator."""
     command = [
-        sys.executable, "-m", "locust",
-        "-f", str(LOCUSTFILE),
-        "--headless", "--only-summary",
-        "--host", url,
-        "--plan-file", str(plan_file),
-        "--loglevel", "WARNING",
-        "--exit-code-on-error", "0",
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "--only-summary",
+        "--host",
+        url,
+        "--plan-file",
+        str(plan_file),
+        "--loglevel",
+        "WARNING",
+        "--exit-code-on-error",
+        "0",
     ]
     if processes:
         # Locust forks a master and this many local workers.
         command += ["--processes", str(processes)]
     elif expect_workers:
         command += [
-            "--master", "--expect-workers", str(expect_workers),
-            "--master-bind-port", str(master_port),
+            "--master",
+            "--expect-workers",
+            str(expect_workers),
+            "--master-bind-port",
+            str(master_port),
         ]
     return command
 
@@ -97,7 +108,9 @@ def run_scenario(
             encoding="utf-8",
         )
         command = locust_command(
-            url=url, plan_file=plan_file, processes=processes,
+            url=url,
+            plan_file=plan_file,
+            processes=processes,
             expect_workers=expect_workers,
         )
         with log_file.open("w", encoding="utf-8") as log:
@@ -108,7 +121,9 @@ def run_scenario(
                 stderr=log,
                 text=True,
             )
-            sampler = ResourceSampler(server_pids=server_pids, generator_pids=[proc.pid])
+            sampler = ResourceSampler(
+                server_pids=server_pids, generator_pids=[proc.pid]
+            )
             sampler.start()
             deadline = scenario.ramp_up + scenario.duration + GRACE_SECONDS
             if expect_workers:
@@ -137,11 +152,15 @@ def run_scenario(
         result = json.loads(result_file.read_text(encoding="utf-8"))
 
     steady_from = result["started"] + scenario.ramp_up
-    resources = summarize(
-        sampler.samples, steady_from, steady_from + scenario.duration
-    ) if server_pids else {}
+    resources = (
+        summarize(sampler.samples, steady_from, steady_from + scenario.duration)
+        if server_pids
+        else {}
+    )
     if not server_pids and sampler.samples:
-        generator = summarize(sampler.samples, steady_from, steady_from + scenario.duration)
+        generator = summarize(
+            sampler.samples, steady_from, steady_from + scenario.duration
+        )
         resources = {k: v for k, v in generator.items() if k.startswith("generator")}
     return RunOutcome(
         result=result,

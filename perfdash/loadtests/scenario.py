@@ -92,7 +92,9 @@ def _percent(value: Any, where: str) -> float:
     return number
 
 
-def _positive(spec: dict[str, Any], key: str, where: str, *, zero_ok: bool = False) -> float:
+def _positive(
+    spec: dict[str, Any], key: str, where: str, *, zero_ok: bool = False
+) -> float:
     if key not in spec:
         raise ScenarioError(f"{where}: missing {key}")
     try:

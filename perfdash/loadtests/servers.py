@@ -105,7 +105,10 @@ class Server:
 
 
 def start_server(
-    *, workers: int = 1, threads: int = 8, env: dict[str, str] | None = None,
+    *,
+    workers: int = 1,
+    threads: int = 8,
+    env: dict[str, str] | None = None,
     timeout: float = 30.0,
 ) -> Server:
     """Start gunicorn on a free port and return once it answers."""
@@ -115,10 +118,18 @@ def start_server(
     )
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "gunicorn", "chatbot.wsgi",
-            "--bind", f"127.0.0.1:{port}",
-            "--workers", str(workers), "--threads", str(threads),
-            "--worker-class", "gthread",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "chatbot.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--worker-class",
+            "gthread",
         ],
         cwd=settings.BASE_DIR,
         env=env or server_environment(),

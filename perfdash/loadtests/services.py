@@ -76,7 +76,9 @@ def record_run(
         cpu, rss = _interval_resources(
             resource_samples, result["started"] + row["offset_s"], interval_seconds
         )
-        rows.append(LoadTestInterval(run=run, server_cpu_pct=cpu, server_rss_mb=rss, **row))
+        rows.append(
+            LoadTestInterval(run=run, server_cpu_pct=cpu, server_rss_mb=rss, **row)
+        )
     LoadTestInterval.objects.bulk_create(rows)
     logger.info("Stored load-test run %s (%s)", run.pk, "pass" if passed else "fail")
     return run

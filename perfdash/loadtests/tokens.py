@@ -35,7 +35,9 @@ def ensure_load_users(*, count: int, prefix: str = USERNAME_PREFIX) -> list[int]
     """Create the missing load-test users and return the ids of all of them."""
     User = get_user_model()
     names = [f"{prefix}{i}" for i in range(count)]
-    existing = dict(User.objects.filter(username__in=names).values_list("username", "id"))
+    existing = dict(
+        User.objects.filter(username__in=names).values_list("username", "id")
+    )
     missing = [name for name in names if name not in existing]
     if missing:
         # One unusable hash for all: these users never log in with a password.
@@ -50,7 +52,9 @@ def ensure_load_users(*, count: int, prefix: str = USERNAME_PREFIX) -> list[int]
     return [existing[name] for name in names]
 
 
-def mint_tokens_locally(*, user_ids: list[int], lifetime_seconds: float) -> list[UserToken]:
+def mint_tokens_locally(
+    *, user_ids: list[int], lifetime_seconds: float
+) -> list[UserToken]:
     """Sign an access token per user, valid for the given number of seconds."""
     User = get_user_model()
     tokens = []
@@ -70,7 +74,11 @@ def _claims(token: str) -> dict[str, object]:
 
 
 def mint_tokens_via_api(
-    *, base_url: str, count: int, password: str, run_seconds: float,
+    *,
+    base_url: str,
+    count: int,
+    password: str,
+    run_seconds: float,
     prefix: str = USERNAME_PREFIX,
 ) -> list[UserToken]:
     """Log each existing load-test user in once and return their tokens."""

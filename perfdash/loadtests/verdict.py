@@ -57,7 +57,9 @@ def judge_run(
         ("server_cpu_avg_pct", limits.cpu_max_pct),
         ("server_memory_max_pct", limits.memory_max_pct),
     ):
-        checks.append(_check(name, resources.get(name), limit, unit="%", required=False))
+        checks.append(
+            _check(name, resources.get(name), limit, unit="%", required=False)
+        )
     if scenario.isolation_check:
         checks.append(_check("foreign_messages", summary.get("foreign_messages"), 0))
     return checks

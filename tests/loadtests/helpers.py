@@ -26,4 +26,3 @@ def write_scenario(path: Path, **spec: Any) -> Path:
     metrics = spec.pop("metrics", {})
     path.write_text(yaml.safe_dump({"scenarios": {"short": spec}, "metrics": metrics}))
     return path
-

@@ -18,13 +18,22 @@ def test_short_scenario_passes_and_stores_its_run(
 ) -> None:
     config = write_scenario(
         tmp_path / "short.yaml",
-        target_rps=20, duration=10, user_count=20, ramp_up=2,
+        target_rps=20,
+        duration=10,
+        user_count=20,
+        ramp_up=2,
         metrics={"error_rate_threshold": "1%"},
     )
 
     result = run_manage(
-        server_env, "loadtest", "--config", str(config), "--url", server.url,
-        "--interval", "2",
+        server_env,
+        "loadtest",
+        "--config",
+        str(config),
+        "--url",
+        server.url,
+        "--interval",
+        "2",
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -51,11 +60,16 @@ def test_threshold_below_what_the_server_can_do_exits_non_zero(
 ) -> None:
     config = write_scenario(
         tmp_path / "strict.yaml",
-        target_rps=10, duration=4, user_count=10, ramp_up=1,
+        target_rps=10,
+        duration=4,
+        user_count=10,
+        ramp_up=1,
         metrics={"response_time_max_ms": {95: 0.01}},
     )
 
-    result = run_manage(server_env, "loadtest", "--config", str(config), "--url", server.url)
+    result = run_manage(
+        server_env, "loadtest", "--config", str(config), "--url", server.url
+    )
 
     assert result.returncode != 0
     assert "thresholds failed: short: p95_ms" in result.stderr
@@ -70,11 +84,18 @@ def test_isolation_under_load_sees_no_foreign_message(
     users = 50
     config = write_scenario(
         tmp_path / "isolation.yaml",
-        target_rps=25, duration=8, user_count=users, ramp_up=2,
-        history_every=1, isolation_check=True, turns_per_conversation=3,
+        target_rps=25,
+        duration=8,
+        user_count=users,
+        ramp_up=2,
+        history_every=1,
+        isolation_check=True,
+        turns_per_conversation=3,
     )
 
-    result = run_manage(server_env, "loadtest", "--config", str(config), "--url", server.url)
+    result = run_manage(
+        server_env, "loadtest", "--config", str(config), "--url", server.url
+    )
 
     assert result.returncode == 0, result.stdout + result.stderr
     run = LoadTestRun.objects.get()

@@ -31,28 +31,51 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--config", help="Scenario file (default: the design's).")
-        parser.add_argument("--url", default="http://127.0.0.1:8000",
-                            help="Base URL of the server under test.")
         parser.add_argument(
-            "--tokens", choices=["db", "api"], default="db",
+            "--url",
+            default="http://127.0.0.1:8000",
+            help="Base URL of the server under test.",
+        )
+        parser.add_argument(
+            "--tokens",
+            choices=["db", "api"],
+            default="db",
             help="db: create loadtest-N users and sign tokens with this "
             "command's database (it must be the server's); api: log existing "
             "loadtest-N users in through /api/token/ before the run.",
         )
-        parser.add_argument("--password", default=os.environ.get("LOADTEST_PASSWORD", ""),
-                            help="Password of the loadtest-N users (--tokens api).")
         parser.add_argument(
-            "--server-pid", type=int, action="append", default=[],
+            "--password",
+            default=os.environ.get("LOADTEST_PASSWORD", ""),
+            help="Password of the loadtest-N users (--tokens api).",
+        )
+        parser.add_argument(
+            "--server-pid",
+            type=int,
+            action="append",
+            default=[],
             help="Process to sample for CPU and memory (repeatable); by default "
             "the processes listening on the URL's port when it is local.",
         )
-        parser.add_argument("--processes", type=int, default=0,
-                            help="Local Locust worker processes (master/worker mode).")
-        parser.add_argument("--expect-workers", type=int, default=0,
-                            help="Wait for this many remote Locust workers.")
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=0,
+            help="Local Locust worker processes (master/worker mode).",
+        )
+        parser.add_argument(
+            "--expect-workers",
+            type=int,
+            default=0,
+            help="Wait for this many remote Locust workers.",
+        )
         parser.add_argument("--label", default="", help="Note stored with the run.")
-        parser.add_argument("--interval", type=float, default=5.0,
-                            help="Seconds per point of the latency series.")
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=5.0,
+            help="Seconds per point of the latency series.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -79,15 +102,19 @@ class Command(BaseCommand):
         if failed:
             raise CommandError("thresholds failed: " + "; ".join(failed))
 
-    def _tokens(self, scenario: Scenario, url: str, options: dict[str, Any]) -> list[UserToken]:
+    def _tokens(
+        self, scenario: Scenario, url: str, options: dict[str, Any]
+    ) -> list[UserToken]:
         run_seconds = scenario.ramp_up + scenario.duration
         if options["tokens"] == "api":
             if not options["password"]:
                 raise CommandError("--tokens api needs --password or LOADTEST_PASSWORD")
             try:
                 return mint_tokens_via_api(
-                    base_url=url, count=scenario.user_count,
-                    password=options["password"], run_seconds=run_seconds,
+                    base_url=url,
+                    count=scenario.user_count,
+                    password=options["password"],
+                    run_seconds=run_seconds,
                 )
             except TokenError as exc:
                 raise CommandError(str(exc)) from None
@@ -97,7 +124,11 @@ class Command(BaseCommand):
         )
 
     def _run_one(
-        self, scenario: Scenario, url: str, server_pids: list[int], options: dict[str, Any]
+        self,
+        scenario: Scenario,
+        url: str,
+        server_pids: list[int],
+        options: dict[str, Any],
     ) -> Any:
         tokens = self._tokens(scenario, url, options)
         self.stdout.write(
@@ -108,8 +139,12 @@ class Command(BaseCommand):
         )
         try:
             outcome = run_scenario(
-                scenario=scenario, url=url, tokens=tokens, server_pids=server_pids,
-                out=self.stdout, processes=options["processes"],
+                scenario=scenario,
+                url=url,
+                tokens=tokens,
+                server_pids=server_pids,
+                out=self.stdout,
+                processes=options["processes"],
                 expect_workers=options["expect_workers"],
                 interval_seconds=options["interval"],
             )
@@ -117,8 +152,12 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         checks = judge_run(scenario, outcome.result["summary"], outcome.resources)
         return record_run(
-            scenario=scenario, target_url=url, result=outcome.result,
-            resources=outcome.resources, resource_samples=outcome.resource_samples,
-            checks=checks, interval_seconds=outcome.interval_seconds,
+            scenario=scenario,
+            target_url=url,
+            result=outcome.result,
+            resources=outcome.resources,
+            resource_samples=outcome.resource_samples,
+            checks=checks,
+            interval_seconds=outcome.interval_seconds,
             label=options["label"],
         )

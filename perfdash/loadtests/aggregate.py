@@ -14,8 +14,8 @@ from ddsketch import DDSketch
 
 # One request as it travels from a worker to the master:
 # (started epoch seconds, latency ms, ok 0/1, name, foreign messages or -1
-# when the response was not checked for them).
-Sample = tuple[float, float, int, str, int]
+# when the response was not checked for them, error text or "").
+Sample = tuple[float, float, int, str, int, str]
 
 CHAT = "chat"
 RELATIVE_ACCURACY = 0.01
@@ -66,6 +66,7 @@ class RunAggregate:
         self.sent_total = 0
         self.checked = 0
         self.foreign = 0
+        self.errors: dict[str, int] = {}
 
     def _in_steady(self, when: float) -> bool:
         return self.steady_from <= when < self.steady_until
@@ -76,8 +77,10 @@ class RunAggregate:
 
     def add_samples(self, samples: list[Sample] | list[list[Any]]) -> None:
         """Add requests reported by a user or a worker."""
-        for started, latency_ms, ok, name, foreign in samples:
+        for started, latency_ms, ok, name, foreign, error in samples:
             self.sent_total += 1
+            if error:
+                self.errors[error] = self.errors.get(error, 0) + 1
             if foreign >= 0:
                 self.checked += 1
                 self.foreign += foreign
@@ -128,6 +131,8 @@ class RunAggregate:
             "history_p95_ms": _quantile_ms(history.sketch, 95),
             "isolation_checked": self.checked,
             "foreign_messages": self.foreign,
+            # Whole run, ramp included: what went wrong, most frequent first.
+            "errors": dict(sorted(self.errors.items(), key=lambda item: -item[1])[:10]),
         }
 
     def series(self) -> list[dict[str, Any]]:

@@ -190,10 +190,10 @@ class ChatUser(FastHttpUser):
         self.due += self.interval
 
     def _record(
-        self, started: float, began: float, ok: bool, name: str, foreign: int
+        self, started: float, began: float, name: str, foreign: int, error: str
     ) -> None:
         latency_ms = (time.perf_counter() - began) * 1000
-        _samples.append((started, latency_ms, 1 if ok else 0, name, foreign))
+        _samples.append((started, latency_ms, 0 if error else 1, name, foreign, error))
 
     @task
     def chat_turn(self) -> None:
@@ -216,8 +216,8 @@ class ChatUser(FastHttpUser):
             name=CHAT,
             catch_response=True,
         ) as response:
-            ok, foreign = self._judge(response)
-            self._record(started, began, ok, CHAT, foreign)
+            ok, foreign, error = self._judge(response)
+            self._record(started, began, CHAT, foreign, error)
         if ok:
             self.conversation_id = _conversation_id(response.json())
         if (
@@ -236,19 +236,22 @@ class ChatUser(FastHttpUser):
             name="history",
             catch_response=True,
         ) as response:
-            ok, foreign = self._judge(response)
-            self._record(started, began, ok, "history", foreign)
+            ok, foreign, error = self._judge(response)
+            self._record(started, began, "history", foreign, error)
 
-    def _judge(self, response: Any) -> tuple[bool, int]:
-        if not 200 <= (response.status_code or 0) < 300:
-            response.failure(f"status {response.status_code}")
-            return False, -1
-        foreign = count_foreign(response.text or "", self.user_id) if self.check else -1
+    def _judge(self, response: Any) -> tuple[bool, int, str]:
+        status = response.status_code or 0
+        if not 200 <= status < 300:
+            error = f"status {status}" if status else f"{response.error!r}"[:120]
+            response.failure(error)
+            return False, -1, error
+        text = response.text or ""
+        foreign = count_foreign(text, self.user_id) if self.check else -1
         if foreign > 0:
             response.failure("response holds another user's messages")
-            return False, foreign
+            return False, foreign, "foreign messages"
         response.success()
-        return True, foreign
+        return True, foreign, ""
 
 
 def _conversation_id(data: Any) -> Any:

@@ -70,6 +70,14 @@ def run_table(run: LoadTestRun) -> str:
                 f"({resources['server_memory_max_pct']}%)",
             ]
         )
+    if resources.get("generator_cpus"):
+        rows.append(
+            [
+                "cores allowed",
+                f"server {resources.get('server_cpus') or '?'}, "
+                f"load generator {resources['generator_cpus']}",
+            ]
+        )
     if "generator_rss_max_mb" in resources:
         rows.append(
             ["load generator memory max", f"{resources['generator_rss_max_mb']} MiB"]
@@ -84,3 +92,36 @@ def run_table(run: LoadTestRun) -> str:
         f"Load test '{run.name}' against {run.target_url} (run {run.pk}): {verdict}\n"
         f"{table(rows)}\n\n{table(checks)}"
     )
+
+
+def _bytes(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value / 1024:,.1f} KiB"
+
+
+def comparison_table(data: dict[str, Any]) -> str:
+    """Return a comparison's measured rows beside the design's figures."""
+    comparison = data["comparison"]
+    rows = [
+        [
+            "mode", "avg ms", "design avg", "p95 ms", "stmts/req", "design stmts",
+            "process mem/session", "cache mem/session",
+            f"sessions in {comparison.memory_budget_mb:g} MiB",
+        ]
+    ]  # fmt: skip
+    for row in data["rows"]:
+        rows.append(
+            [
+                row["mode"],
+                _fmt(row["avg_ms"]),
+                _fmt(row["design_avg_ms"]),
+                _fmt(row["p95_ms"]),
+                _fmt(row["statements_per_request"]),
+                _fmt(row["design_statements_per_request"]),
+                _bytes(row["process_bytes_per_session"]),
+                _bytes(row["cache_bytes_per_session"]),
+                _fmt(row["sessions_in_budget"]),
+            ]
+        )
+    return f"Mode comparison {comparison.pk}\n{table(rows)}"

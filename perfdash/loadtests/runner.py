@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+import psutil
 from django.conf import settings
 
 from perfdash.loadtests.resources import ResourceSample, ResourceSampler, summarize
@@ -36,6 +37,16 @@ class RunOutcome:
     resources: dict[str, Any]
     resource_samples: list[ResourceSample]
     interval_seconds: float
+
+
+def _affinity(pids: list[int]) -> list[int] | None:
+    cpus: set[int] = set()
+    for pid in pids:
+        try:
+            cpus.update(psutil.Process(pid).cpu_affinity() or [])
+        except psutil.Error:
+            continue
+    return sorted(cpus) or None
 
 
 def locust_command(
@@ -89,6 +100,7 @@ def run_scenario(
     expect_workers: int = 0,
     interval_seconds: float = 5.0,
     progress_seconds: float = 5.0,
+    generator_cpus: list[int] | None = None,
 ) -> RunOutcome:
     """Drive the scenario against the URL and return the measured outcome."""
     with tempfile.TemporaryDirectory(prefix="loadtest-") as tmp:
@@ -121,6 +133,13 @@ def run_scenario(
                 stderr=log,
                 text=True,
             )
+            if generator_cpus:
+                # Locust's worker processes fork later and inherit this.
+                psutil.Process(proc.pid).cpu_affinity(generator_cpus)
+            affinity = {
+                "generator_cpus": psutil.Process(proc.pid).cpu_affinity(),
+                "server_cpus": _affinity(server_pids),
+            }
             sampler = ResourceSampler(
                 server_pids=server_pids, generator_pids=[proc.pid]
             )
@@ -164,7 +183,7 @@ def run_scenario(
         resources = {k: v for k, v in generator.items() if k.startswith("generator")}
     return RunOutcome(
         result=result,
-        resources=resources,
+        resources={**resources, **affinity},
         resource_samples=sampler.samples,
         interval_seconds=interval_seconds,
     )

@@ -138,8 +138,10 @@ class RunAggregate:
     def series(self) -> list[dict[str, Any]]:
         """Return the per-interval latency series, ramp included and marked."""
         rows = []
-        for index in sorted(self.buckets):
-            bucket = self.buckets[index]
+        # Every interval up to the last one with data, empty ones included,
+        # so a chart shows a stall as a gap at zero.
+        for index in range(max(self.buckets, default=-1) + 1):
+            bucket = self.buckets.get(index) or _Bucket()
             offset = index * self.interval
             rows.append(
                 {

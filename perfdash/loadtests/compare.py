@@ -14,7 +14,7 @@ import secrets
 import socket
 import time
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import Any
 
 import httpx
 import psutil
@@ -25,7 +25,7 @@ from conversations.models import Conversation
 from perfdash.loadtests import selectors
 from perfdash.loadtests.isolation import marker_for
 from perfdash.loadtests.resources import memory_of
-from perfdash.loadtests.runner import RunOutcome, run_scenario
+from perfdash.loadtests.runner import RunOutcome, Writer, run_scenario
 from perfdash.loadtests.scenario import Scenario
 from perfdash.loadtests.servers import Server, server_environment, start_server
 from perfdash.loadtests.tokens import ensure_load_users, mint_tokens_locally
@@ -74,7 +74,7 @@ def measure_mode(
     mode: str,
     scenario: Scenario,
     threads: int,
-    out: TextIO,
+    out: Writer,
     memory_budget_mb: float,
     server_cpus: list[int] | None = None,
     generator_cpus: list[int] | None = None,

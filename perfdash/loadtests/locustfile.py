@@ -29,6 +29,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from perfdash.loadtests.aggregate import CHAT, RunAggregate, Sample
 from perfdash.loadtests.isolation import count_foreign, marker_for
+from perfdash.loadtests.pacing import ArrivalSchedule
 from perfdash.loadtests.scenario import Scenario
 
 logger = logging.getLogger(__name__)
@@ -161,33 +162,30 @@ class ChatUser(FastHttpUser):
         slot = next(_identities)
         self.user_id, token = users[slot % len(users)]
         self.auth = {"Authorization": f"Bearer {token}"}
-        self.interval = scenario.user_interval
         self.turns_per_conversation = scenario.turns_per_conversation
         self.history_every = scenario.history_every
         self.check = scenario.isolation_check
-        self.tolerance = float(PLAN.get("late_tolerance_seconds", 0.25))
         self.filler = "".join(
             random.choices(string.ascii_lowercase + " ", k=scenario.message_chars)
         )
         self.conversation_id: Any = None
         self.turn_number = 0
         # Spread the users evenly over one interval on a shared grid.
-        epoch = _state["epoch"] or time.time()
-        phase = (slot % len(users)) / len(users) if len(users) else random.random()
-        due = epoch + phase * self.interval
-        now = time.time()
-        if due < now:
-            due += (int((now - due) / self.interval) + 1) * self.interval
-        self.due = due
+        count_users = len(users)
+        self.schedule = ArrivalSchedule(
+            epoch=_state["epoch"] or time.time(),
+            phase=(slot % count_users) / count_users,
+            interval=scenario.user_interval,
+            tolerance=float(PLAN.get("late_tolerance_seconds", 0.25)),
+            now=time.time(),
+        )
 
     def _wait_for_slot(self) -> None:
-        now = time.time()
-        while now - self.due > self.tolerance:
-            _missed.append(self.due)
-            self.due += self.interval
-        if self.due > now:
-            gevent.sleep(self.due - now)
-        self.due += self.interval
+        due, missed = self.schedule.next_slot(time.time())
+        _missed.extend(missed)
+        delay = due - time.time()
+        if delay > 0:
+            gevent.sleep(delay)
 
     def _record(
         self, started: float, began: float, name: str, foreign: int, error: str
@@ -269,8 +267,6 @@ class RampThenHold(LoadTestShape):
     """Spawn the users evenly over the ramp, hold them, then stop."""
 
     def tick(self) -> tuple[int, float] | None:
-        if not _plan_ready.is_set():
-            return (0, 1)
         scenario = _scenario()
         if self.get_run_time() >= scenario.ramp_up + scenario.duration:
             return None

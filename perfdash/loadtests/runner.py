@@ -13,7 +13,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol
 
 import psutil
 from django.conf import settings
@@ -25,6 +25,14 @@ from perfdash.loadtests.tokens import UserToken
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 # Seconds a run may overrun its scenario before it is stopped.
 GRACE_SECONDS = 60.0
+
+
+class Writer(Protocol):
+    """Where progress goes: a text stream or a command's stdout."""
+
+    def write(self, msg: str) -> Any: ...
+
+    def flush(self) -> None: ...
 
 
 class RunError(Exception):
@@ -95,7 +103,7 @@ def run_scenario(
     url: str,
     tokens: list[UserToken],
     server_pids: list[int],
-    out: TextIO,
+    out: Writer,
     processes: int = 0,
     expect_workers: int = 0,
     interval_seconds: float = 5.0,

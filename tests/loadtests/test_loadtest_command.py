@@ -7,7 +7,8 @@ import pytest
 from conversations.models import Message
 from perfdash.loadtests.isolation import marker_for
 from perfdash.loadtests.models import LoadTestRun
-from perfdash.loadtests.servers import Server
+from perfdash.loadtests.servers import Server, start_server
+from tests.fakes.openai_server import FakeOpenAI
 from tests.loadtests.helpers import run_manage, write_scenario
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -112,3 +113,38 @@ def test_isolation_under_load_sees_no_foreign_message(
         "owner_id", "content"
     ):
         assert content.startswith(marker_for(owner_id))
+
+
+def test_a_server_too_slow_for_the_rate_shows_missed_slots_and_a_shortfall(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Every reply takes 0.4 s, but each of the 4 users is due every 0.2 s.
+    fake = FakeOpenAI(api_key="test-key").start()
+    fake.set_mode("slow", delay=0.4)
+    env = {
+        **server_env,
+        "CHAT_BACKEND": "openai",
+        "OPENAI_BASE_URL": fake.base_url,
+        "OPENAI_API_KEY": "test-key",
+        "CHAT_MODEL": "fake-model",
+    }
+    config = write_scenario(
+        tmp_path / "fast.yaml", target_rps=20, duration=4, user_count=4, ramp_up=0
+    )
+    try:
+        with start_server(threads=8, env=env) as slow:
+            result = run_manage(
+                server_env, "loadtest", "--config", str(config), "--url", slow.url
+            )
+    finally:
+        fake.stop()
+
+    assert result.returncode != 0
+    assert "arrival_rate_rps" in result.stderr
+    run = LoadTestRun.objects.get()
+    assert run.failures == 0
+    assert run.missed_slots > 0
+    # Every slot of the window was either sent or counted as missed.
+    assert 70 <= run.requests + run.missed_slots <= 90
+    assert run.achieved_rps < 19
+    assert "missed arrival slots" in result.stdout

@@ -37,7 +37,11 @@ def test_each_threshold_fails_on_its_own() -> None:
 
 
 def test_a_run_without_answers_fails() -> None:
-    empty = {"achieved_rps": 0.0, "error_rate_pct": None, "percentiles_ms": {}}
+    empty: dict[str, Any] = {
+        "achieved_rps": 0.0,
+        "error_rate_pct": None,
+        "percentiles_ms": {},
+    }
 
     assert _failed(empty) == ["arrival_rate_rps", "error_rate_pct", "p95_ms"]
 

@@ -35,6 +35,10 @@ ERRORS = {
     403: OpenApiResponse(description="The path's user is not the token's user"),
     404: OpenApiResponse(description="No such conversation for this user"),
 }
+PAGE_PARAMETERS = [
+    OpenApiParameter(pagination.CURSOR_PARAM, OpenApiTypes.STR),
+    OpenApiParameter(pagination.SIZE_PARAM, OpenApiTypes.INT),
+]
 
 
 class IsPathUser(permissions.BasePermission):
@@ -126,10 +130,7 @@ class ConversationListView(UserScopedView):
     @extend_schema(
         operation_id="conversation_list",
         summary="List the user's conversations, newest first",
-        parameters=[
-            OpenApiParameter(pagination.CURSOR_PARAM, OpenApiTypes.STR),
-            OpenApiParameter(pagination.SIZE_PARAM, OpenApiTypes.INT),
-        ],
+        parameters=PAGE_PARAMETERS,
         responses={200: ConversationPageSerializer, **ERRORS},
     )
     def get(self, request: Request, user_id: int) -> Response:
@@ -187,10 +188,7 @@ class MessageListView(UserScopedView):
     @extend_schema(
         operation_id="message_list",
         summary="A conversation's messages, oldest first",
-        parameters=[
-            OpenApiParameter(pagination.CURSOR_PARAM, OpenApiTypes.STR),
-            OpenApiParameter(pagination.SIZE_PARAM, OpenApiTypes.INT),
-        ],
+        parameters=PAGE_PARAMETERS,
         responses={200: MessagePageSerializer, **ERRORS},
     )
     def get(self, request: Request, user_id: int, conversation_id: int) -> Response:

@@ -18,9 +18,7 @@ def bobs_conversation(make_user, client_for):
 def _snapshot(conversation):
     conversation.refresh_from_db()
     messages = list(
-        Message.objects.filter(conversation=conversation).values_list(
-            "seq", "content"
-        )
+        Message.objects.filter(conversation=conversation).values_list("seq", "content")
     )
     return (
         conversation.title,
@@ -84,9 +82,7 @@ def test_foreign_conversations_are_not_listed(api, user, bobs_conversation):
         ("get", "/conversations/{cid}/messages"),
     ],
 )
-def test_token_for_another_users_path_is_403(
-    api, bobs_conversation, method, suffix
-):
+def test_token_for_another_users_path_is_403(api, bobs_conversation, method, suffix):
     counts = row_counts()
     path = suffix.format(cid=bobs_conversation.pk)
     url = f"/api/{bobs_conversation.owner_id}{path}"

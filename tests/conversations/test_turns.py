@@ -89,8 +89,7 @@ def test_twenty_turns_alternate_strictly_in_order_on_every_read(api, user):
         conversation_id = body["conversation_id"]
 
         history = api.get(
-            f"/api/{user.pk}/conversations/{conversation_id}/messages"
-            "?page_size=200"
+            f"/api/{user.pk}/conversations/{conversation_id}/messages?page_size=200"
         ).json()["results"]
 
         assert [m["seq"] for m in history] == list(range(1, 2 * turn + 1))

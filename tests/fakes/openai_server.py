@@ -92,6 +92,11 @@ class FakeOpenAI:
         """Let held requests answer."""
         self._release.set()
 
+    def arm_hold(self) -> None:
+        """Make the next ``[hold]`` request wait again after a release."""
+        self.held.clear()
+        self._release.clear()
+
     def record(self, body: dict[str, Any]) -> None:
         with self._lock:
             self.requests.append(body)

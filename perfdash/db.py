@@ -12,8 +12,10 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 
 from perfdash import probes
 
-# Statements on these tables are the measuring tools' own, not the app's.
+# Statements on these tables are the measuring tools' own, not the app's;
+# so is EXPLAIN, which silk runs after every statement it records.
 _OWN_TABLES = ("perfdash_", "silk_")
+_EXPLAIN = "EXPLAIN "
 
 
 def measure_statement(
@@ -21,7 +23,12 @@ def measure_statement(
 ) -> Any:
     """Time one statement and add it to the current request's probe."""
     probe = probes._current.get()
-    if probe is None or _OWN_TABLES[0] in sql or _OWN_TABLES[1] in sql:
+    if (
+        probe is None
+        or _OWN_TABLES[0] in sql
+        or _OWN_TABLES[1] in sql
+        or sql.startswith(_EXPLAIN)
+    ):
         return execute(sql, params, many, context)
     started = time.perf_counter()
     try:

@@ -5,8 +5,10 @@ headers itself, and the settings turn off request and response bodies. What
 it still stores is scrubbed here, on the way into its tables:
 
 - SQL text, which silk records with the parameter values interpolated
-  (message text, refresh tokens, password hashes): replaced by the
-  normalized shape, the same as perfdash's fingerprints;
+  unquoted (message text, refresh tokens, session keys): replaced by the
+  normalized shape of the statement as the driver received it, with
+  placeholders, which a second execute wrapper remembers per thread;
+- silk's EXPLAIN output, which quotes the values again: dropped;
 - query-string values, which may carry a token: masked, keys kept;
 - response headers (``Set-Cookie`` carries session and CSRF cookies) and any
   request header named like a secret: masked.
@@ -14,8 +16,11 @@ it still stores is scrubbed here, on the way into its tables:
 
 import json
 import re
+import threading
 from typing import Any
 
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.signals import connection_created
 from django.db.models.signals import pre_save
 
 from perfdash.normalize import normalize_sql
@@ -60,10 +65,33 @@ def _scrub_response(sender: Any, instance: Any, **_: Any) -> None:
     instance.raw_body = ""
 
 
+_last = threading.local()
+_UNKNOWN = "(statement not captured)"
+
+
+def remember_statement(
+    execute: Any, sql: str, params: Any, many: bool, context: dict[str, Any]
+) -> Any:
+    """Keep the placeholder form of this thread's latest statement for silk."""
+    if not sql.startswith("EXPLAIN "):
+        _last.sql = sql
+    return execute(sql, params, many, context)
+
+
+def _install_wrapper(connection: BaseDatabaseWrapper, **_: Any) -> None:
+    if remember_statement not in connection.execute_wrappers:
+        connection.execute_wrappers.append(remember_statement)
+
+
 def _normalized_queries(original: Any) -> Any:
+    # Silk registers a statement right after running it (and its EXPLAIN) in
+    # the same thread, so the remembered placeholder form is that statement.
     def register_query(self: Any, *queries: dict[str, Any]) -> Any:
         for query in queries:
-            query["query"] = normalize_sql(str(query.get("query", "")))
+            sql = getattr(_last, "sql", None)
+            query["query"] = normalize_sql(sql) if sql else _UNKNOWN
+            query.pop("analysis", None)
+            _last.sql = None
         return original(self, *queries)
 
     register_query.perfdash_scrubbed = True  # type: ignore[attr-defined]
@@ -75,6 +103,7 @@ def install() -> None:
     from silk.collector import DataCollector
     from silk.models import Request, Response
 
+    connection_created.connect(_install_wrapper, dispatch_uid="perfdash.silk.sql")
     pre_save.connect(_scrub_request, sender=Request, dispatch_uid="perfdash.silk.req")
     pre_save.connect(
         _scrub_response, sender=Response, dispatch_uid="perfdash.silk.resp"

@@ -1,5 +1,6 @@
 """The project's URLs plus perfdash's test views (tests and test servers only)."""
 
+from django.contrib.auth.views import LoginView
 from django.urls import path
 
 from chatbot.urls import (  # noqa: F401
@@ -23,5 +24,11 @@ urlpatterns = [
     path("perf-test/own/", views.own),
     path("perf-test/upstream/", views.upstream),
     path("perf-test/stream/", views.stream),
+    path("perf-test/note/", views.NoteView.as_view()),
+    # Django's own login form: unlike the admin's, it lets non-staff users in.
+    path(
+        "perf-test/login/",
+        LoginView.as_view(template_name="admin/login.html", next_page="/"),
+    ),
     *project_urlpatterns,
 ]

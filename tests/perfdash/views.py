@@ -6,7 +6,12 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from conversations.models import Conversation, Message
 from perfdash.models import RequestStatMinute
 from perfdash.probes import track_upstream
 
@@ -28,6 +33,7 @@ def cached(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"found": sorted(found)})
 
 
+@csrf_exempt
 def status(request: HttpRequest, code: int) -> JsonResponse:
     """Answer with the status asked for."""
     return JsonResponse({"status": code}, status=code)
@@ -90,3 +96,22 @@ def stream(request: HttpRequest) -> StreamingHttpResponse:
         yield b"three"
 
     return StreamingHttpResponse(chunks(), content_type="text/plain")
+
+
+class NoteView(APIView):
+    """Store a message for the token's user (stands in for a chat turn's write)."""
+
+    def post(self, request: Request) -> Response:
+        owner_id = int(request.auth["user_id"])  # type: ignore[index]
+        text = str(dict(request.data)["message"])
+        conversation = Conversation.objects.create(
+            owner_id=owner_id, title="perfdash note"
+        )
+        Message.objects.create(
+            conversation=conversation,
+            owner_id=owner_id,
+            role=Message.Role.USER,
+            content=text,
+            seq=1,
+        )
+        return Response({"conversation_id": conversation.pk})

@@ -1,0 +1,84 @@
+"""DDSketch percentiles are within 1% and merge exactly across shards."""
+
+import random
+
+import pytest
+
+from perfdash import sketches
+
+N = 100_000
+QUANTILES = (0.5, 0.75, 0.9, 0.95, 0.99, 0.999)
+
+
+@pytest.fixture(scope="module")
+def latencies() -> list[float]:
+    rng = random.Random(20261203)
+    # Seconds: median ~20 ms with a long right tail, like request latencies.
+    return [rng.lognormvariate(-3.9, 0.9) for _ in range(N)]
+
+
+def _exact(values: list[float], q: float) -> float:
+    # The same rank rule as DDSketch: the value at rank q * (n - 1).
+    return sorted(values)[int(q * (len(values) - 1))]
+
+
+def test_percentiles_are_within_one_percent_of_exact(latencies):
+    sketch = sketches.new_sketch(latencies)
+
+    for q in QUANTILES:
+        exact = _exact(latencies, q)
+        estimate = sketches.quantile(sketch, q)
+        assert estimate == pytest.approx(exact, rel=0.01), q
+
+
+def test_merging_eight_shards_equals_the_sketch_of_the_union(latencies):
+    union = sketches.new_sketch(latencies)
+    shards = [sketches.new_sketch(latencies[i::8]) for i in range(8)]
+
+    merged = sketches.merge_all(shards)
+
+    assert sketches.bins(merged) == sketches.bins(union)
+    assert merged.count == union.count == N
+    for q in QUANTILES:
+        assert sketches.quantile(merged, q) == sketches.quantile(union, q)
+
+
+def test_stored_form_merges_exactly_too(latencies):
+    union = sketches.new_sketch(latencies)
+    stored = [sketches.dumps(sketches.new_sketch(latencies[i::8])) for i in range(8)]
+
+    merger = sketches.SketchMerger()
+    for text in stored:
+        merger.add_text(text)
+
+    for merged in (sketches.merge_texts(stored), merger.sketch()):
+        assert sketches.bins(merged) == sketches.bins(union)
+        assert merged.count == N
+        assert merged.sum == pytest.approx(union.sum)
+        for q in QUANTILES:
+            assert sketches.quantile(merged, q) == sketches.quantile(union, q)
+
+
+def test_round_trip_keeps_zero_min_and_max():
+    sketch = sketches.new_sketch([0.0, 0.0, 0.004, 1.5])
+
+    loaded = sketches.loads(sketches.dumps(sketch))
+
+    assert sketches.dumps(loaded) == sketches.dumps(sketch)
+    assert loaded.count == 4
+    assert sketches.quantile(loaded, 0.0) == 0.0
+    assert sketches.quantile(loaded, 1.0) == pytest.approx(1.5, rel=0.01)
+
+
+def test_empty_sketch_has_no_quantile_and_stores_as_nothing():
+    empty = sketches.new_sketch()
+
+    assert sketches.quantile(empty, 0.95) is None
+    assert sketches.dumps(empty) == ""
+    assert sketches.loads("").count == 0
+
+
+def test_cumulative_counts_follow_bucket_bounds():
+    sketch = sketches.new_sketch([0.001] * 3 + [0.01] * 2 + [1.0])
+
+    assert sketches.cumulative_counts(sketch, [0.005, 0.05, 10.0]) == [3, 5, 6]

@@ -92,6 +92,7 @@ class Server:
                 self.process.kill()
                 self.process.wait(timeout=timeout)
         self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)
 
     def log_text(self) -> str:
         """Return what the server wrote so far."""
@@ -116,21 +117,17 @@ def start_server(
     log = tempfile.NamedTemporaryFile(
         mode="w+", prefix="server-", suffix=".log", delete=False
     )
+    config = Path(settings.BASE_DIR) / "chatbot" / "gunicorn.conf.py"
+    # The project's config adds the hook that flushes perfdash at worker exit.
+    config_args = ["--config", str(config)] if config.exists() else []
+    command = [sys.executable, "-m", "gunicorn", *config_args]
+    command += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    command += ["--threads", str(threads), "--worker-class", "gthread"]
+    # The default control socket is one path per user: servers started side
+    # by side would take it from each other.
+    command += ["--no-control-socket", "chatbot.wsgi:application"]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "chatbot.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--worker-class",
-            "gthread",
-        ],
+        command,
         cwd=settings.BASE_DIR,
         env=env or server_environment(),
         stdout=log,

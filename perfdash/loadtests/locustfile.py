@@ -24,7 +24,7 @@ from typing import Any
 
 import gevent
 from gevent.event import Event
-from locust import FastHttpUser, LoadTestShape, constant, events, task
+from locust import FastHttpUser, LoadTestShape, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
 from perfdash.loadtests.aggregate import CHAT, RunAggregate, Sample
@@ -151,8 +151,6 @@ def _on_quitting(environment: Any, **kwargs: Any) -> None:
 class ChatUser(FastHttpUser):
     """A user who chats on the arrival schedule with a token minted beforehand."""
 
-    wait_time = constant(0)
-
     def on_start(self) -> None:
         if not _plan_ready.wait(timeout=60):
             sys.stderr.write("loadtest: no plan received from the master\n")
@@ -180,12 +178,19 @@ class ChatUser(FastHttpUser):
             now=time.time(),
         )
 
-    def _wait_for_slot(self) -> None:
-        due, missed = self.schedule.next_slot(time.time())
+        # Before the first slot nothing is in flight, so a stop may cut in.
+        gevent.sleep(self.wait_time())
+
+    def wait_time(self) -> float:
+        """Return the seconds until this user's next slot, noting skipped ones.
+
+        Locust sleeps this long between tasks, where a graceful stop ends the
+        user at once; a request in flight is left to finish (--stop-timeout).
+        """
+        now = time.time()
+        due, missed = self.schedule.next_slot(now)
         _missed.extend(missed)
-        delay = due - time.time()
-        if delay > 0:
-            gevent.sleep(delay)
+        return max(0.0, due - now)
 
     def _record(
         self, started: float, began: float, name: str, foreign: int, error: str
@@ -195,7 +200,6 @@ class ChatUser(FastHttpUser):
 
     @task
     def chat_turn(self) -> None:
-        self._wait_for_slot()
         if self.turn_number % self.turns_per_conversation == 0:
             self.conversation_id = None
         self.turn_number += 1

@@ -25,6 +25,7 @@ from perfdash.loadtests.tokens import UserToken
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 # Seconds a run may overrun its scenario before it is stopped.
 GRACE_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 15
 
 
 class Writer(Protocol):
@@ -82,6 +83,9 @@ def locust_command(
         "WARNING",
         "--exit-code-on-error",
         "0",
+        # Requests in flight at the end are answered and counted, not cut.
+        "--stop-timeout",
+        str(STOP_TIMEOUT_SECONDS),
     ]
     if processes:
         # Locust forks a master and this many local workers.

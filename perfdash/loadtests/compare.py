@@ -48,7 +48,7 @@ def cache_bytes(prefix: str) -> int | None:
     return sum(int(size or 0) for size in pipe.execute())
 
 
-def _warm_up(server: Server, user_id: int, token: str) -> None:
+def warm_up(server: Server, user_id: int, token: str) -> None:
     # Imports and first-use allocations happen here, before the baseline.
     headers = {"Authorization": f"Bearer {token}"}
     conversation = None
@@ -100,7 +100,7 @@ def measure_mode(
         workers = [p.pid for p in psutil.Process(server.pid).children(recursive=True)]
         for pid in workers:
             _pin(pid, server_cpus)
-        _warm_up(server, *warmup)
+        warm_up(server, *warmup)
         rss_before = memory_of([server.pid])
         out.write(f"{mode}: server pid {server.pid} (workers {workers}), load...\n")
         outcome = run_scenario(

@@ -69,6 +69,12 @@ class Command(BaseCommand):
             default=0,
             help="Wait for this many remote Locust workers.",
         )
+        parser.add_argument(
+            "--generator-cpus",
+            default="",
+            help="Cores the load generator may use, e.g. 1 (the server's are "
+            "reported as they are).",
+        )
         parser.add_argument("--label", default="", help="Note stored with the run.")
         parser.add_argument(
             "--interval",
@@ -147,6 +153,9 @@ class Command(BaseCommand):
                 processes=options["processes"],
                 expect_workers=options["expect_workers"],
                 interval_seconds=options["interval"],
+                generator_cpus=[int(c) for c in options["generator_cpus"].split(",")]
+                if options["generator_cpus"]
+                else None,
             )
         except RunError as exc:
             raise CommandError(str(exc)) from None

@@ -95,9 +95,12 @@ def test_isolation_under_load_sees_no_foreign_message(
         turns_per_conversation=3,
     )
 
+    # Two Locust worker processes under a master: each speaks for its own
+    # share of the users.
     result = run_manage(
-        server_env, "loadtest", "--config", str(config), "--url", server.url
-    )
+        server_env, "loadtest", "--config", str(config), "--url", server.url,
+        "--processes", "2",
+    )  # fmt: skip
 
     assert result.returncode == 0, result.stdout + result.stderr
     run = LoadTestRun.objects.get()

@@ -9,7 +9,9 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
+from psycopg_pool import PoolTimeout
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -81,7 +83,25 @@ def _message_of(detail: Any) -> str:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Render any exception a DRF view raises in the one error shape."""
-    if isinstance(exc, Http404):
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database went away or the pool had no connection in time:
+        # the client should retry, the operator sees a warning, not a 500.
+        logger.warning(
+            "Database unavailable in %s: %s",
+            context.get("view").__class__.__name__,
+            type(exc).__name__,
+        )
+        if isinstance(exc.__cause__, PoolTimeout):
+            exc = ServiceUnavailable(
+                "Every database connection is busy; retry shortly.",
+                code="database_busy",
+            )
+        else:
+            exc = ServiceUnavailable(
+                "The database is unavailable; retry shortly.",
+                code="database_unavailable",
+            )
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()

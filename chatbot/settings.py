@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "conversations",
     "perfdash",
     "perfdash.loadtests",
+    "perfdash.alerts",
 ]
 
 MIDDLEWARE = [
@@ -181,6 +182,7 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
     "USER_ID_CLAIM": "user_id",
     "USER_ID_FIELD": "id",
+    "TOKEN_REFRESH_SERIALIZER": "chatbot.auth.RefreshSerializer",
 }
 
 REST_FRAMEWORK = {
@@ -324,6 +326,32 @@ if PERFDASH["SILK_ENABLED"]:
         "schedule": 3600.0,
     }
 
+# --- alerts ---------------------------------------------------------------
+
+ALERTS = {
+    # Beat runs the evaluator this often; each run is one claimed tick.
+    "TICK_SECONDS": env.float("ALERTS_TICK_SECONDS", default=60.0),
+    # The dashboard warns when the last run is older than this; 0 means three
+    # ticks.
+    "LATE_AFTER_SECONDS": env.float("ALERTS_LATE_AFTER_SECONDS", default=0.0),
+    # Signed "silence" links in emails stop working after this long.
+    "SILENCE_LINK_MAX_AGE_SECONDS": env.int(
+        "ALERTS_SILENCE_LINK_MAX_AGE_SECONDS", default=7 * 86400
+    ),
+    "SILENCE_LINK_MINUTES": env.int("ALERTS_SILENCE_LINK_MINUTES", default=60),
+    # Where the dashboard lives; emails link to it with a custom UTC range.
+    "DASHBOARD_PATH": env.str(
+        "ALERTS_DASHBOARD_PATH", default="/admin/performance/"
+    ),
+}
+CELERY_BEAT_SCHEDULE["alerts-evaluate"] = {
+    "task": "perfdash.alerts.tasks.evaluate_alerts",
+    "schedule": timedelta(seconds=ALERTS["TICK_SECONDS"]),
+    # A message older than one tick is stale: after a restart or an outage,
+    # the queue must not replay a storm of evaluations.
+    "options": {"expires": ALERTS["TICK_SECONDS"]},
+}
+
 # --- email ----------------------------------------------------------------
 
 _email = env.email_url("EMAIL_URL", default="consolemail://")
@@ -348,13 +376,46 @@ SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 3600)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# The header only allows a later submission to the browsers' preload list;
+# check --deploy asks for it in production (as cookiecutter-django sets it).
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 # Number of reverse proxies in front of the app whose X-Forwarded-For is
 # trusted for the client address (throttling); 0 trusts none.
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
+
+# --- reliability: throttling, API headers, database outages ---------------
+
+# Requests per window ("N/s", "N/min", "N/hour", "N/day"; "none" turns a
+# limit off), counted atomically in the cache by chatbot.throttling.
+THROTTLE_RATES = {
+    "user": env.str("THROTTLE_USER_RATE", default="600/min"),
+    "chat": env.str("THROTTLE_CHAT_RATE", default="60/min"),
+    "token_ip": env.str("THROTTLE_TOKEN_IP_RATE", default="60/min"),
+    "token_user": env.str("THROTTLE_TOKEN_USER_RATE", default="10/min"),
+}
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["chatbot.throttling.UserRateThrottle"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.common.CommonMiddleware"),
+    "chatbot.middleware.ApiHeadersMiddleware",
+)
+if _db["ENGINE"] == "django.db.backends.postgresql":
+    # With the pool, Django turns this into psycopg_pool's check on checkout
+    # (one empty round trip): after a database restart only the requests in
+    # flight fail, not one request per dead idle connection.
+    _db["CONN_HEALTH_CHECKS"] = env.bool("DB_HEALTH_CHECKS", default=True)
+    # Refused connections trip a breaker: requests fail fast with a 503 while
+    # the database is down instead of each waiting DB_POOL_TIMEOUT.
+    from chatbot.dbhealth import BreakerConnection
+
+    _db["OPTIONS"]["pool"]["connection_class"] = BreakerConnection
+    _measured = "perfdash.middleware.PerfdashMiddleware"
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index(_measured) + 1 if _measured in MIDDLEWARE else 0,
+        "chatbot.middleware.DatabaseBreakerMiddleware",
+    )
 
 # --- logging --------------------------------------------------------------
 

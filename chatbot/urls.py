@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/", include("conversations.urls")),
+    path("alerts/", include("perfdash.alerts.urls")),
 ]
 
 # django-silk, the optional deep profiler (staff only), when SILK_ENABLED.

@@ -12,6 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from chatbot.throttling import ChatRateThrottle, UserRateThrottle
+
 from . import pagination, selectors, services
 from .errors import ConversationNotFound, InvalidBody, RegistrationClosed
 from .serializers import (
@@ -90,6 +92,8 @@ class UserScopedView(APIView):
 
 
 class ChatView(UserScopedView):
+    throttle_classes = [UserRateThrottle, ChatRateThrottle]
+
     @extend_schema(
         operation_id="chat_turn",
         summary="Send a message; start or continue a conversation",

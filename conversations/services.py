@@ -103,16 +103,15 @@ def _turn(
     idempotency_key: str | None = None,
 ) -> dict[str, Any]:
     claim = _claim(owner_id=owner_id, conversation_id=conversation_id, message=message)
-    history, truncated = selectors.context_window(
-        owner_id=owner_id,
-        conversation_id=claim.conversation_id,
-        last_seq=claim.last_seq,
-    )
-    window: list[ChatMessage] = [*history, {"role": "user", "content": message}]
-
-    backend = get_backend()
-    _release_connection()
     try:
+        history, truncated = selectors.context_window(
+            owner_id=owner_id,
+            conversation_id=claim.conversation_id,
+            last_seq=claim.last_seq,
+        )
+        window: list[ChatMessage] = [*history, {"role": "user", "content": message}]
+        backend = get_backend()
+        _release_connection()
         started = time.perf_counter()
         with track_upstream() as timer:
             reply = backend.reply(messages=window, timer=timer)

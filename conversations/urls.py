@@ -8,11 +8,21 @@ from rest_framework_simplejwt.views import (
     TokenVerifyView,
 )
 
+from chatbot.throttling import TOKEN_THROTTLES
+
 from . import api
 
 urlpatterns = [
-    path("token/", TokenObtainPairView.as_view(), name="token_obtain_pair"),
-    path("token/refresh/", TokenRefreshView.as_view(), name="token_refresh"),
+    path(
+        "token/",
+        TokenObtainPairView.as_view(throttle_classes=TOKEN_THROTTLES),
+        name="token_obtain_pair",
+    ),
+    path(
+        "token/refresh/",
+        TokenRefreshView.as_view(throttle_classes=TOKEN_THROTTLES[:1]),
+        name="token_refresh",
+    ),
     path("token/verify/", TokenVerifyView.as_view(), name="token_verify"),
     path("token/blacklist/", TokenBlacklistView.as_view(), name="token_blacklist"),
     path("register/", api.RegisterView.as_view(), name="register"),

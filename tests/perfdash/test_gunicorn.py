@@ -108,3 +108,24 @@ def test_two_workers_store_exactly_what_was_sent():
     assert summary.pool_utilization is not None
     assert summary.cpu_percent is not None
     assert summary.requests == sum(expected.values())
+
+
+def test_recycled_workers_lose_no_request():
+    sent = 60
+    with gunicorn(workers=2, extra_env={"GUNICORN_MAX_REQUESTS": "7"}) as server:
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            paths = [f"/perf-test/ok/{i}/" for i in range(sent)]
+            statuses = list(
+                pool.map(lambda p: _send(server.url, "GET", p), paths, timeout=120)
+            )
+        ready_probes = server.ready_probes
+
+    assert statuses == [200] * sent
+    stored = {
+        (row.route, row.method, row.status_class): row.requests
+        for row in selectors.request_counts()
+    }
+    assert stored == {(OK, "GET", 2): sent, (STATUS, "GET", 2): ready_probes}
+    # Every worker served at most 7 requests, so at least 9 took part.
+    pids = set(RequestStatMinute.objects.values_list("pid", flat=True))
+    assert len(pids) >= -(-(sent + ready_probes) // 7)

@@ -156,3 +156,15 @@ def test_flush_writes_nothing_twice(client):
     recorder.flush(sample=False)
 
     assert _flushed()[("perf-test/raw/", "GET", 2)].requests == 1
+
+
+def test_async_stack_measures_requests_and_statements():
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    response = async_to_sync(AsyncClient().get)("/perf-test/raw/")
+
+    assert response.status_code == 200
+    row = _flushed()[("perf-test/raw/", "GET", 2)]
+    assert row.requests == 1
+    assert row.db_statements == 1

@@ -1,0 +1,1 @@
+"""Alerts: threshold rules over perfdash's metrics, evaluated by Celery beat."""

@@ -1,0 +1,76 @@
+"""Redis stopped or paused under a running service: PostgreSQL carries on."""
+
+import pytest
+
+from tests import servers
+from tests.reliability.conftest import assert_history, measured_requests, sign_up
+
+pytestmark = [pytest.mark.faults, pytest.mark.slow]
+
+
+def _expected_reply(turns_before: int, message: str) -> str:
+    # The fake model echoes how many messages it was given: the whole history
+    # (two per earlier turn) plus the new message, so a stale window shows.
+    return f"[fake] {2 * turns_before + 1} messages; last: {message[:40]}"
+
+
+def test_chat_survives_redis_pause_and_stop_without_stale_history(
+    stack_env, redis, fake_model, database_url
+):
+    env = stack_env(THROTTLE_CHAT_RATE="1000/hour", CHAT_CONTEXT_MESSAGES="100")
+    with servers.gunicorn(env) as web:
+        alice = sign_up(web.url)
+        statuses: list[int] = []
+        turns = 0
+        conversation_id = None
+
+        def turn(label: str) -> None:
+            nonlocal turns, conversation_id
+            message = f"{label} turn {turns}"
+            response = alice.chat(message, conversation_id)
+            statuses.append(response.status_code)
+            assert response.status_code == 200, (label, response.text)
+            body = response.json()
+            conversation_id = body["conversation_id"]
+            assert body["messages"][1]["content"] == _expected_reply(turns, message)
+            # Throttling counts in Redis; without it, requests pass uncounted.
+            counted = "X-RateLimit-Limit" in response.headers
+            assert counted == (label not in {"paused", "stopped"}), label
+            turns += 1
+
+        for _ in range(3):
+            turn("healthy")
+
+        redis.pause()
+        for _ in range(3):
+            turn("paused")
+        # History reads come from PostgreSQL while Redis hangs.
+        assert conversation_id is not None
+        assert_history(alice.messages(conversation_id), turns)
+        redis.resume()
+
+        # The window cached before the pause is now 3 turns old: it must not
+        # be served (the cache key carries the conversation's version).
+        for _ in range(2):
+            turn("resumed")
+
+        redis.stop()
+        for _ in range(3):
+            turn("stopped")
+        redis.start()  # empty: everything comes from PostgreSQL again
+        for _ in range(2):
+            turn("restarted")
+
+        assert conversation_id is not None
+        history = alice.messages(conversation_id)
+
+    assert statuses == [200] * turns  # no 5xx, nothing refused
+    assert_history(history, turns)  # nothing lost, nothing doubled
+    upstream = [len(r["messages"]) for r in fake_model.requests]
+    assert upstream == [2 * n + 1 for n in range(turns)]
+    # perfdash measured every turn through the outage (flushed to PostgreSQL
+    # when gunicorn stopped), and saw no server error.
+    measured = measured_requests(database_url)
+    chat_posts = {k: n for k, n in measured.items() if k[0].endswith("/chat")}
+    assert chat_posts == {(next(iter(chat_posts))[0], "POST", 2): turns}
+    assert not any(status == 5 for _, _, status in measured)

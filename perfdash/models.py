@@ -26,6 +26,7 @@ class RequestStatBase(models.Model):
     db_seconds = models.FloatField(default=0.0)
     cache_hits = models.PositiveBigIntegerField(default=0)
     cache_misses = models.PositiveBigIntegerField(default=0)
+    cache_seconds = models.FloatField(default=0.0)
     # Sketches: per request (total, app, upstream, first token, DB time) and
     # per statement (statement time).
     total_sketch = models.TextField(blank=True, default="")
@@ -34,7 +35,7 @@ class RequestStatBase(models.Model):
     first_token_sketch = models.TextField(blank=True, default="")
     db_sketch = models.TextField(blank=True, default="")
     statement_sketch = models.TextField(blank=True, default="")
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         abstract = True
@@ -56,6 +57,7 @@ class RequestStatBase(models.Model):
         "db_seconds",
         "cache_hits",
         "cache_misses",
+        "cache_seconds",
     )
 
 

@@ -24,6 +24,7 @@ class RequestProbe:
     db_seconds: float = 0.0
     cache_hits: int = 0
     cache_misses: int = 0
+    cache_seconds: float = 0.0
     upstream_calls: int = 0
     upstream_seconds: float = 0.0
     upstream_first_token_seconds: float | None = None

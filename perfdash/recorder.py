@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 Finished = tuple[float, str, str, int, float, RequestProbe]
 
 _pending: deque[Finished] = deque()
+# While the database is unreachable, requests wait in memory up to this many;
+# beyond it the oldest are dropped (and logged) so memory stays bounded.
+MAX_PENDING = 200_000
 _flush_lock = threading.Lock()
 _state: dict[str, Any] = {"thread": None, "process": None}
 
@@ -131,6 +134,7 @@ def _fold(
             delta.statement_sketch.add(elapsed)
         delta.cache_hits += probe.cache_hits
         delta.cache_misses += probe.cache_misses
+        delta.cache_seconds += probe.cache_seconds
         at = datetime.fromtimestamp(finished_at, tz=UTC)
         _see_statements(fingerprints, probe, route, at, threshold)
     return deltas, fingerprints
@@ -146,7 +150,9 @@ def _see_statements(
     for sql, elapsed in probe.slow_statements:
         shape, fingerprint = services.fingerprint_of(sql)
         key = ("slow", route, fingerprint)
-        delta = fingerprints.setdefault(key, FingerprintDelta(sql=shape))
+        delta = fingerprints.setdefault(
+            key, FingerprintDelta(sql=shape, first_seen=at, last_seen=at)
+        )
         delta.see(at=at, statements=1, seconds=elapsed, longest=elapsed)
     if probe.db_statements < threshold:
         return
@@ -160,7 +166,9 @@ def _see_statements(
             continue
         _shape, fingerprint = services.fingerprint_of(shape)
         key = ("n_plus_one", route, fingerprint)
-        delta = fingerprints.setdefault(key, FingerprintDelta(sql=shape))
+        delta = fingerprints.setdefault(
+            key, FingerprintDelta(sql=shape, first_seen=at, last_seen=at)
+        )
         delta.see(at=at, statements=int(count), seconds=seconds, longest=seconds)
 
 
@@ -212,6 +220,11 @@ def flush(*, sample: bool = True) -> int:
                 )
         except Exception:
             _pending.extendleft(reversed(records))
+            excess = len(_pending) - MAX_PENDING
+            if excess > 0:
+                for _ in range(excess):
+                    _pending.popleft()
+                logger.warning("perfdash dropped %d unflushed requests", excess)
             raise
         if sample:
             _sample_process(host, pid)

@@ -76,6 +76,7 @@ class RequestFigures:
     mean_app_ms: float | None = None
     mean_upstream_ms: float | None = None
     mean_db_ms: float | None = None
+    mean_cache_ms: float | None = None
     db_statements: int = 0
     statements_per_request: float | None = None
     statement_p95_ms: float | None = None
@@ -275,22 +276,17 @@ class _Totals:
     db_seconds: float = 0.0
     cache_hits: int = 0
     cache_misses: int = 0
+    cache_seconds: float = 0.0
     methods: set[str] = field(default_factory=set)
     sketch: dict[str, sketches.SketchMerger] = field(default_factory=dict)
 
     def add(self, row: RequestStatBase, fields: Iterable[str]) -> None:
-        self.requests += row.requests
+        for name in RequestStatBase.SUM_FIELDS:
+            setattr(self, name, getattr(self, name) + getattr(row, name))
         if row.status_class == 5:
             self.errors += row.requests
         elif row.status_class == 4:
             self.client_errors += row.requests
-        self.total_seconds += row.total_seconds
-        self.upstream_seconds += row.upstream_seconds
-        self.upstream_requests += row.upstream_requests
-        self.db_statements += row.db_statements
-        self.db_seconds += row.db_seconds
-        self.cache_hits += row.cache_hits
-        self.cache_misses += row.cache_misses
         self.methods.add(row.method)
         for name in fields:
             merger = self.sketch.get(name)
@@ -334,6 +330,7 @@ class _Totals:
             ),
             "mean_upstream_ms": self._mean(self.upstream_seconds, requests),
             "mean_db_ms": self._mean(self.db_seconds, requests),
+            "mean_cache_ms": self._mean(self.cache_seconds, requests),
             "db_statements": self.db_statements,
             "statements_per_request": (
                 self.db_statements / requests if requests else None

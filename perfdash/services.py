@@ -10,7 +10,7 @@ import hashlib
 import logging
 import os
 import socket
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -75,6 +75,7 @@ class StatDelta:
     db_seconds: float = 0.0
     cache_hits: int = 0
     cache_misses: int = 0
+    cache_seconds: float = 0.0
     total_sketch: DDSketch = field(default_factory=sketches.new_sketch)
     app_sketch: DDSketch = field(default_factory=sketches.new_sketch)
     upstream_sketch: DDSketch = field(default_factory=sketches.new_sketch)
@@ -88,13 +89,13 @@ class FingerprintDelta:
     """A statement shape's slow or repeated sightings since the last flush."""
 
     sql: str
+    first_seen: datetime
+    last_seen: datetime
     occurrences: int = 0
     statements: int = 0
     total_seconds: float = 0.0
     max_seconds: float = 0.0
     max_repeats: int = 0
-    first_seen: datetime | None = None
-    last_seen: datetime | None = None
 
     def see(
         self, *, at: datetime, statements: int, seconds: float, longest: float
@@ -105,10 +106,8 @@ class FingerprintDelta:
         self.total_seconds += seconds
         self.max_seconds = max(self.max_seconds, longest)
         self.max_repeats = max(self.max_repeats, statements)
-        if self.first_seen is None or at < self.first_seen:
-            self.first_seen = at
-        if self.last_seen is None or at > self.last_seen:
-            self.last_seen = at
+        self.first_seen = min(self.first_seen, at)
+        self.last_seen = max(self.last_seen, at)
 
 
 def fingerprint_of(sql: str) -> tuple[str, str]:
@@ -135,46 +134,77 @@ def _add_delta(row: RequestStatBase, delta: StatDelta) -> None:
         )
 
 
+def _add_to_rows(
+    *,
+    stored: QuerySet[Any],
+    key_fields: Sequence[str],
+    deltas: Mapping[Any, Any],
+    new_row: Callable[[Any, Any], Model],
+    add: Callable[[Any, Any], None],
+    update_fields: Sequence[str],
+) -> int:
+    """Add each delta to its stored row (locked) or to a new one; return rows."""
+    with transaction.atomic():
+        existing = {
+            tuple(getattr(row, name) for name in key_fields): row
+            for row in _locked(stored)
+        }
+        changed, created = [], []
+        for key, delta in deltas.items():
+            row = existing.get(key)
+            if row is None:
+                row = new_row(key, delta)
+                created.append(row)
+            else:
+                changed.append(row)
+            add(row, delta)
+        manager = stored.model._default_manager
+        manager.bulk_update(changed, update_fields)
+        manager.bulk_create(created)
+    return len(changed) + len(created)
+
+
 def write_minute_deltas(
     *, deltas: Mapping[StatKey, StatDelta], host: str, pid: int
 ) -> int:
     """Add in-memory deltas to this process's minute rows; return rows touched."""
     if not deltas:
         return 0
-    buckets = {key[0] for key in deltas}
-    with transaction.atomic():
-        stored = _locked(
-            RequestStatMinute.objects.filter(host=host, pid=pid, bucket__in=buckets)
+    now = timezone.now()
+
+    def new_row(key: StatKey, _delta: StatDelta) -> RequestStatMinute:
+        bucket, route, method, status_class = key
+        return RequestStatMinute(
+            bucket=bucket,
+            route=route,
+            method=method,
+            status_class=status_class,
+            host=host,
+            pid=pid,
         )
-        existing = {
-            (row.bucket, row.route, row.method, row.status_class): row for row in stored
-        }
-        changed, created = [], []
-        for key, delta in deltas.items():
-            row = existing.get(key)
-            if row is None:
-                bucket, route, method, status_class = key
-                row = RequestStatMinute(
-                    bucket=bucket,
-                    route=route,
-                    method=method,
-                    status_class=status_class,
-                    host=host,
-                    pid=pid,
-                )
-                created.append(row)
-            else:
-                changed.append(row)
-            _add_delta(row, delta)
-        now = timezone.now()
-        for row in changed:
-            row.updated_at = now
-        RequestStatMinute.objects.bulk_update(
-            changed,
-            [*RequestStatBase.SUM_FIELDS, *RequestStatBase.SKETCH_FIELDS, "updated_at"],
-        )
-        RequestStatMinute.objects.bulk_create(created)
-    return len(changed) + len(created)
+
+    def add(row: RequestStatMinute, delta: StatDelta) -> None:
+        _add_delta(row, delta)
+        row.updated_at = now  # bulk_update skips auto_now
+
+    return _add_to_rows(
+        stored=RequestStatMinute.objects.filter(
+            host=host, pid=pid, bucket__in={key[0] for key in deltas}
+        ),
+        key_fields=("bucket", "route", "method", "status_class"),
+        deltas=deltas,
+        new_row=new_row,
+        add=add,
+        update_fields=[
+            *RequestStatBase.SUM_FIELDS,
+            *RequestStatBase.SKETCH_FIELDS,
+            "updated_at",
+        ],
+    )
+
+
+_FINGERPRINT_SUMS = ("occurrences", "statements", "total_seconds")
+_FINGERPRINT_MAXES = ("max_seconds", "max_repeats", "last_seen")
 
 
 def write_fingerprint_deltas(
@@ -183,58 +213,36 @@ def write_fingerprint_deltas(
     """Add slow-statement and N+1 sightings to this process's fingerprints."""
     if not deltas:
         return 0
-    fingerprints = {key[2] for key in deltas}
-    with transaction.atomic():
-        stored = _locked(
-            StatementFingerprint.objects.filter(
-                host=host, pid=pid, fingerprint__in=fingerprints
-            )
+
+    def new_row(key: FingerprintKey, delta: FingerprintDelta) -> StatementFingerprint:
+        kind, route, fingerprint = key
+        return StatementFingerprint(
+            kind=kind,
+            route=route,
+            fingerprint=fingerprint,
+            sql=delta.sql,
+            host=host,
+            pid=pid,
+            first_seen=delta.first_seen,
+            last_seen=delta.last_seen,
         )
-        existing = {(row.kind, row.route, row.fingerprint): row for row in stored}
-        changed, created = [], []
-        for key, delta in deltas.items():
-            assert delta.first_seen is not None and delta.last_seen is not None
-            row = existing.get(key)
-            if row is None:
-                kind, route, fingerprint = key
-                created.append(
-                    StatementFingerprint(
-                        kind=kind,
-                        route=route,
-                        fingerprint=fingerprint,
-                        sql=delta.sql,
-                        host=host,
-                        pid=pid,
-                        occurrences=delta.occurrences,
-                        statements=delta.statements,
-                        total_seconds=delta.total_seconds,
-                        max_seconds=delta.max_seconds,
-                        max_repeats=delta.max_repeats,
-                        first_seen=delta.first_seen,
-                        last_seen=delta.last_seen,
-                    )
-                )
-                continue
-            row.occurrences += delta.occurrences
-            row.statements += delta.statements
-            row.total_seconds += delta.total_seconds
-            row.max_seconds = max(row.max_seconds, delta.max_seconds)
-            row.max_repeats = max(row.max_repeats, delta.max_repeats)
-            row.last_seen = max(row.last_seen, delta.last_seen)
-            changed.append(row)
-        StatementFingerprint.objects.bulk_update(
-            changed,
-            [
-                "occurrences",
-                "statements",
-                "total_seconds",
-                "max_seconds",
-                "max_repeats",
-                "last_seen",
-            ],
-        )
-        StatementFingerprint.objects.bulk_create(created)
-    return len(changed) + len(created)
+
+    def add(row: StatementFingerprint, delta: FingerprintDelta) -> None:
+        for name in _FINGERPRINT_SUMS:
+            setattr(row, name, getattr(row, name) + getattr(delta, name))
+        for name in _FINGERPRINT_MAXES:
+            setattr(row, name, max(getattr(row, name), getattr(delta, name)))
+
+    return _add_to_rows(
+        stored=StatementFingerprint.objects.filter(
+            host=host, pid=pid, fingerprint__in={key[2] for key in deltas}
+        ),
+        key_fields=("kind", "route", "fingerprint"),
+        deltas=deltas,
+        new_row=new_row,
+        add=add,
+        update_fields=[*_FINGERPRINT_SUMS, *_FINGERPRINT_MAXES],
+    )
 
 
 def _seconds(values_ms: Iterable[float]) -> list[float]:
@@ -256,6 +264,7 @@ def record_request_stats(
     db_statements: int | None = None,
     cache_hits: int = 0,
     cache_misses: int = 0,
+    cache_ms: float = 0.0,
     host: str = "feed",
     pid: int = 0,
 ) -> None:
@@ -264,7 +273,8 @@ def record_request_stats(
     ``total_ms`` holds one duration per request (``requests`` defaults to its
     length); ``upstream_ms``, when given, pairs with its first requests and
     app time is total minus upstream. ``statement_ms`` holds one duration per
-    statement (``db_statements`` defaults to its length).
+    statement (``db_statements`` defaults to its length); ``cache_ms`` is the
+    total time spent in the cache by all these requests.
     """
     total = _seconds(total_ms)
     upstream = _seconds(upstream_ms)
@@ -280,6 +290,7 @@ def record_request_stats(
         db_seconds=sum(_seconds(db_ms)) if db_ms else sum(statements),
         cache_hits=cache_hits,
         cache_misses=cache_misses,
+        cache_seconds=cache_ms / 1000.0,
         total_sketch=sketches.new_sketch(total),
         app_sketch=sketches.new_sketch(
             t - (upstream[i] if i < len(upstream) else 0.0) for i, t in enumerate(total)
@@ -306,7 +317,7 @@ def record_statement_fingerprint(
 ) -> str:
     """Add one sighting of a slow or repeated statement; return its fingerprint."""
     shape, fingerprint = fingerprint_of(sql)
-    delta = FingerprintDelta(sql=shape)
+    delta = FingerprintDelta(sql=shape, first_seen=at, last_seen=at)
     delta.see(at=at, statements=statements, seconds=seconds, longest=seconds)
     write_fingerprint_deltas(
         deltas={(kind, route, fingerprint): delta}, host=host, pid=pid

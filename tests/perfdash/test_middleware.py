@@ -168,3 +168,17 @@ def test_async_stack_measures_requests_and_statements():
     row = _flushed()[("perf-test/raw/", "GET", 2)]
     assert row.requests == 1
     assert row.db_statements == 1
+
+
+def test_get_or_set_counts_one_lookup_and_cache_time_is_kept(client):
+    from perfdash import probes
+
+    probe, token = probes.start()
+    try:
+        assert cache.get_or_set("perf:gos", lambda: "made") == "made"
+        assert cache.get_or_set("perf:gos", "other") == "made"
+    finally:
+        probes.finish(token)
+
+    assert (probe.cache_hits, probe.cache_misses) == (1, 1)
+    assert probe.cache_seconds > 0

@@ -64,7 +64,7 @@ def test_a_kept_window_is_only_given_back_to_its_owner_at_its_version(
     settings: Any,
 ) -> None:
     settings.CHAT = {**settings.CHAT, "HISTORY_MODE": "stateful"}
-    window = [{"role": "user", "content": "mine"}]
+    window: list[Any] = [{"role": "user", "content": "mine"}]
 
     assert history.keep(owner_id=1, conversation_id=9, last_seq=2, window=window)
 

@@ -6,3 +6,8 @@ class LoadtestsConfig(AppConfig):
     name = "perfdash.loadtests"
     label = "loadtests"
     verbose_name = "Load tests"
+
+    def ready(self) -> None:
+        from perfdash.loadtests import dashboard
+
+        dashboard.register_section()

@@ -43,11 +43,12 @@ def section_context(time_range: Any) -> dict[str, Any]:
     runs = selectors.recent_runs(limit=10)
     latest = selectors.latest_run() or (runs[0] if runs else None)
     detail = selectors.run_detail(run_id=latest.pk) if latest else None
-    ramp_intervals = sum(1 for row in detail["series"] if row["in_ramp"]) if detail else 0
+    series = detail["series"] if detail else []
+    ramp_intervals = sum(1 for row in series if row["in_ramp"])
     return {
         "runs": runs,
         "latest": latest,
-        "chart": _latency_chart(detail) if detail and detail["series"] else None,
+        "chart": _latency_chart(detail) if detail and series else None,
         "ramp_intervals": ramp_intervals,
         "comparison": selectors.latest_comparison(),
         "checklist": selectors.perfcheck_items(),

@@ -80,6 +80,8 @@ def main() -> int:
         f"at {summary['achieved_rps']:g} rps, "
         f"failures {summary['failures']}, p95 {summary['percentiles_ms'].get('95')} ms"
     )
+    if summary["errors"]:
+        print(f"errors seen: {summary['errors']}")
     print(f"server memory: {samples[0].server_rss / mib:.1f} MiB at start of steady "
           f"window, {samples[-1].server_rss / mib:.1f} MiB at end")  # fmt: skip
     print(f"growth per 10,000 requests: {per_request * 10_000 / mib:.2f} MiB "

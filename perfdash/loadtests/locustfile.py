@@ -159,7 +159,11 @@ class ChatUser(FastHttpUser):
         users = PLAN["users"]
         slot = next(_identities)
         self.user_id, token = users[slot % len(users)]
-        self.auth = {"Authorization": f"Bearer {token}"}
+        # A user sends every few seconds, about as long as a server keeps an
+        # idle connection (gunicorn: 2 s): reusing one races its close and
+        # fails the request before it is sent. A fresh connection per turn
+        # is also what clients this sparse do.
+        self.auth = {"Authorization": f"Bearer {token}", "Connection": "close"}
         self.turns_per_conversation = scenario.turns_per_conversation
         self.history_every = scenario.history_every
         self.check = scenario.isolation_check

@@ -73,6 +73,25 @@ def _claims(token: str) -> dict[str, object]:
     return json.loads(base64.urlsafe_b64decode(payload))
 
 
+# Logins are rate limited per client address; a throttled login waits as
+# told (Retry-After), this many times at most.
+LOGIN_ATTEMPTS = 5
+
+
+def _login(client: httpx.Client, username: str, password: str) -> httpx.Response:
+    response = client.post(
+        "/api/token/", json={"username": username, "password": password}
+    )
+    for _ in range(LOGIN_ATTEMPTS - 1):
+        if response.status_code != 429:
+            break
+        time.sleep(min(float(response.headers.get("Retry-After", "1")), 60.0))
+        response = client.post(
+            "/api/token/", json={"username": username, "password": password}
+        )
+    return response
+
+
 def mint_tokens_via_api(
     *,
     base_url: str,
@@ -85,9 +104,7 @@ def mint_tokens_via_api(
     tokens = []
     with httpx.Client(base_url=base_url, timeout=30) as client:
         for i in range(count):
-            response = client.post(
-                "/api/token/", json={"username": f"{prefix}{i}", "password": password}
-            )
+            response = _login(client, f"{prefix}{i}", password)
             if response.status_code != 200:
                 raise TokenError(
                     f"login of {prefix}{i} answered {response.status_code}; the "

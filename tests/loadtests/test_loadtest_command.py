@@ -3,6 +3,8 @@
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 
 from conversations.models import Message
 from perfdash.loadtests.isolation import marker_for
@@ -151,3 +153,49 @@ def test_a_server_too_slow_for_the_rate_shows_missed_slots_and_a_shortfall(
     assert 70 <= run.requests + run.missed_slots <= 90
     assert run.achieved_rps < 19
     assert "missed arrival slots" in result.stdout
+
+
+def _users_with_password(count: int, password: str) -> None:
+    hashed = make_password(password)
+    get_user_model().objects.bulk_create(
+        get_user_model()(username=f"loadtest-{i}", password=hashed)
+        for i in range(count)
+    )
+
+
+def test_tokens_from_the_login_endpoint_drive_a_remote_style_run(
+    server: Server, server_env: dict[str, str], tmp_path: Path
+) -> None:
+    _users_with_password(3, "a-Long-pass-123")
+    config = write_scenario(
+        tmp_path / "api.yaml", target_rps=3, duration=3, user_count=3, ramp_up=0
+    )
+    env = {**server_env, "LOADTEST_PASSWORD": "a-Long-pass-123"}
+
+    result = run_manage(
+        env, "loadtest", "--config", str(config), "--url", server.url, "--tokens", "api"
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "tokens minted: 3, api" in result.stdout
+    assert LoadTestRun.objects.get().failures == 0
+
+
+def test_api_tokens_shorter_than_the_run_are_refused_before_it(
+    server_env: dict[str, str], tmp_path: Path
+) -> None:
+    _users_with_password(2, "a-Long-pass-123")
+    config = write_scenario(
+        tmp_path / "long.yaml", target_rps=2, duration=120, user_count=2, ramp_up=0
+    )
+    env = {**server_env, "JWT_ACCESS_LIFETIME_SECONDS": "60"}
+
+    with start_server(env=env) as short_lived:
+        result = run_manage(
+            env, "loadtest", "--config", str(config), "--url", short_lived.url,
+            "--tokens", "api", "--password", "a-Long-pass-123",
+        )  # fmt: skip
+
+    assert result.returncode != 0
+    assert "JWT_ACCESS_LIFETIME_SECONDS" in result.stderr
+    assert not LoadTestRun.objects.exists()

@@ -20,8 +20,9 @@ class ArrivalSchedule:
         self.interval = interval
         self.tolerance = tolerance
         due = epoch + phase * interval
-        if due < now:
-            # Slots before the user existed (the ramp) are not missed.
+        if now - due > tolerance:
+            # Slots before the user existed (the ramp) are not missed; one
+            # that passed while it was being spawned is still sent.
             due += math.ceil((now - due) / interval) * interval
         self.due = due
 

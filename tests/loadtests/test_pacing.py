@@ -41,3 +41,11 @@ def test_slots_before_a_user_was_spawned_are_not_missed() -> None:
     )
 
     assert schedule.next_slot(7.2) == (9.0, [])
+
+
+def test_a_slot_passed_while_spawning_is_still_sent() -> None:
+    schedule = ArrivalSchedule(
+        epoch=0.0, phase=0.0, interval=1.0, tolerance=0.1, now=0.05
+    )
+
+    assert schedule.next_slot(0.05) == (0.0, [])

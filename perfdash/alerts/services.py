@@ -276,6 +276,9 @@ def _remind(*, rule: Rule, state: RuleState, at: datetime) -> None:
     number = (at - state.since) // rule.repeat_interval
     if number < 1:
         return
+    key = f"reminder:{state.incident_id}:{number}"
+    if Notification.objects.filter(dedupe_key=key).exists():
+        return
     firing = Notification.objects.filter(
         incident_id=state.incident_id, kind=Notification.Kind.FIRING
     ).first()
@@ -286,7 +289,7 @@ def _remind(*, rule: Rule, state: RuleState, at: datetime) -> None:
             _queue(
                 rule=rule,
                 kind=Notification.Kind.REMINDER,
-                dedupe_key=f"reminder:{state.incident_id}:{number}",
+                dedupe_key=key,
                 transition=None,
                 incident_id=state.incident_id,
                 at=at,
@@ -417,13 +420,16 @@ def _finish(
 
 def retry_notifications(*, at: datetime) -> int:
     """Send notifications left pending or failed by a crash or an SMTP error."""
-    # Only rows from earlier ticks: this tick's own are sent on commit.
+    # Only rows from earlier ticks: this tick's own are sent on commit. A test
+    # email is the admin's to resend, not the evaluator's.
     ids = list(
         Notification.objects.filter(
             status__in=[Notification.Status.PENDING, Notification.Status.FAILED],
             attempts__lt=MAX_ATTEMPTS,
             created_at__lt=at,
-        ).values_list("pk", flat=True)[:50]
+        )
+        .exclude(kind=Notification.Kind.TEST)
+        .values_list("pk", flat=True)[:50]
     )
     return sum(deliver_notification(notification_id=pk) for pk in ids)
 

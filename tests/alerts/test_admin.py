@@ -1,10 +1,14 @@
 """Admin: the test-email action sends a real email through SMTP."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from perfdash.alerts import services
 from perfdash.alerts.models import Notification, Rule
-from tests.alerts.conftest import plain_text
+from tests.alerts.conftest import free_port, plain_text
 
 pytestmark = pytest.mark.django_db
 
@@ -47,8 +51,6 @@ def test_test_email_without_recipients_fails_visibly(admin_client, admin_user, i
 
 
 def test_rule_explicit_recipients_replace_staff(make_user, inbox, staff):
-    from perfdash.alerts import services
-
     rule = Rule.objects.get(metric="error_rate")
     rule.recipients.add(make_user("oncall", email="oncall@example.com"))
 
@@ -79,3 +81,19 @@ def test_rule_page_opens_with_its_state_and_silences(admin_client):
     body = response.content.decode()
     assert "not evaluated yet" in body
     assert 'name="silences-TOTAL_FORMS"' in body
+
+
+def test_a_failed_test_email_is_not_resent_by_the_evaluator(
+    inbox, staff, settings, django_capture_on_commit_callbacks
+):
+    rule = Rule.objects.get(metric="error_rate")
+    working_port = settings.EMAIL_PORT
+    settings.EMAIL_PORT = free_port()
+    assert services.send_test_email(rule=rule).status == "failed"
+    settings.EMAIL_PORT = working_port
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.run_tick(now=timezone.now() + timedelta(minutes=2))
+
+    assert Notification.objects.get(kind="test").status == "failed"
+    assert inbox.subjects == []

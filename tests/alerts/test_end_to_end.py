@@ -196,6 +196,9 @@ def test_firing_email_then_restart_sends_nothing_then_resolved_email(
     text = plain_text(firing)
     assert "Immediate investigation required" in text
     assert f"{web}/admin/alerts/rule/{rule.pk}/change/" in text
+    assert f"{web}/admin/performance/?range=custom&start=" in text
+    assert f"{web}/alerts/silence/" in text
+    assert firing.get_body(("html",)) is not None
     assert RuleState.objects.get(rule=rule).state == "firing"
 
     # Restart worker and beat while the rule fires: nothing may be re-sent.

@@ -88,8 +88,10 @@ def gunicorn(
             if process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited early: {process.returncode}")
             try:
-                httpx.get(server.url + READY_PATH, timeout=2).raise_for_status()
-            except httpx.HTTPError:
+                # Only a refused connection is retried: a request that reached
+                # the server is awaited, so every served probe is counted.
+                httpx.get(server.url + READY_PATH, timeout=30).raise_for_status()
+            except httpx.ConnectError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)

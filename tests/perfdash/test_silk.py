@@ -1,5 +1,8 @@
 """django-silk, when enabled, stores no credential or message text; staff only.
 
+Traffic: token pair, verify and refresh, two chat turns, a message history
+read, a note written by a test view, and a token in a query string.
+
 Silk is an installed app only when SILK_ENABLED is set at start, so these
 tests run a real gunicorn with it on (after migrating silk's tables into the
 test database) and read silk's tables with plain SQL.
@@ -92,6 +95,24 @@ def test_silk_stores_no_secret_and_is_staff_only():
         refreshed = api.post("/api/token/refresh/", json={"refresh": refresh}).json()
         note = api.post("/perf-test/note/", json={"message": MESSAGE}, headers=bearer)
         assert note.status_code == 200, note.text
+        user_id = users.get(username="silk-user").pk
+        turn = api.post(
+            f"/api/{user_id}/chat", json={"message": MESSAGE}, headers=bearer
+        )
+        assert turn.status_code == 200, turn.text
+        again = api.post(
+            f"/api/{user_id}/chat",
+            json={
+                "message": MESSAGE,
+                "conversation_id": turn.json()["conversation_id"],
+            },
+            headers=bearer,
+        )
+        assert again.status_code == 200, again.text
+        api.get(
+            f"/api/{user_id}/conversations/{turn.json()['conversation_id']}/messages",
+            headers=bearer,
+        )
         api.get(f"/perf-test/ok/1/?token={QUERY_TOKEN}", headers=bearer)
 
         anonymous = httpx.Client(base_url=server.url, timeout=30)

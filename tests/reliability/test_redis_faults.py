@@ -1,5 +1,7 @@
 """Redis stopped or paused under a running service: PostgreSQL carries on."""
 
+import threading
+
 import pytest
 
 from tests import servers
@@ -74,3 +76,54 @@ def test_chat_survives_redis_pause_and_stop_without_stale_history(
     chat_posts = {k: n for k, n in measured.items() if k[0].endswith("/chat")}
     assert chat_posts == {(next(iter(chat_posts))[0], "POST", 2): turns}
     assert not any(status == 5 for _, _, status in measured)
+
+
+def test_concurrent_turns_through_redis_outages_lose_and_double_nothing(
+    stack_env, redis, fake_model
+):
+    env = stack_env(CHAT_CONTEXT_MESSAGES="100")
+    users_count, rounds = 4, 5
+    with servers.gunicorn(env, workers=2, threads=4) as web:
+        users = [sign_up(web.url) for _ in range(users_count)]
+        conversations: dict[int, int] = {}
+        statuses: list[int] = []
+        lock = threading.Lock()
+
+        def load(phase: str) -> None:
+            # Every user takes one turn at the same moment, `rounds` times.
+            for n in range(rounds):
+
+                def turn(user, message: str) -> None:
+                    response = user.chat(message, conversations.get(user.user_id))
+                    with lock:
+                        statuses.append(response.status_code)
+                    if response.status_code == 200:
+                        conversations[user.user_id] = response.json()["conversation_id"]
+
+                threads = [
+                    threading.Thread(target=turn, args=(u, f"{phase} {n}"))
+                    for u in users
+                ]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join(timeout=60)
+
+        load("healthy")
+        redis.pause()
+        load("paused")
+        redis.resume()
+        load("resumed")
+        redis.stop()
+        load("stopped")
+        redis.start()
+        load("restarted")
+
+        histories = {u.user_id: u.messages(conversations[u.user_id]) for u in users}
+
+    assert statuses == [200] * (5 * rounds * users_count)
+    for user in users:
+        history = histories[user.user_id]
+        assert_history(history, 5 * rounds)  # none lost, none doubled
+        said = {m["content"] for m in history if m["role"] == "user"}
+        assert len(said) == 5 * rounds  # each message stored once

@@ -14,7 +14,6 @@ what it could not send instead of quietly sending less.
 """
 
 import json
-import logging
 import random
 import string
 import sys
@@ -31,8 +30,6 @@ from perfdash.loadtests.aggregate import CHAT, RunAggregate, Sample
 from perfdash.loadtests.isolation import count_foreign, marker_for
 from perfdash.loadtests.pacing import ArrivalSchedule
 from perfdash.loadtests.scenario import Scenario
-
-logger = logging.getLogger(__name__)
 
 PLAN: dict[str, Any] = {}
 _plan_ready = Event()

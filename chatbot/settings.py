@@ -36,7 +36,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, whose site also serves the perfdash dashboard pages.
+    "perfdash.dashboard.apps.PerformanceAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -132,7 +133,9 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
             "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                # django-redis' client, skipping Redis for a second after
+                # a failure (chatbot.cache).
+                "CLIENT_CLASS": "chatbot.cache.BreakerClient",
                 # Redis is an accelerator: a dead or paused server must cost a
                 # request milliseconds, not seconds, before PostgreSQL answers.
                 "SOCKET_CONNECT_TIMEOUT": env.float(

@@ -28,7 +28,6 @@ from django.conf import settings
 from django.db import connections, transaction
 
 from perfdash import services, sketches
-from perfdash.models import RequestStatBase
 from perfdash.normalize import normalize_sql
 from perfdash.probes import RequestProbe
 from perfdash.services import FingerprintDelta, FingerprintKey, StatDelta, StatKey
@@ -51,65 +50,42 @@ _state: dict[str, Any] = {"thread": None, "process": None}
 class _Raw:
     """One key's counters and raw times since the last flush."""
 
-    __slots__ = (
-        "requests",
-        "total_seconds",
-        "upstream_seconds",
-        "upstream_requests",
-        "db_statements",
-        "db_seconds",
-        "cache_hits",
-        "cache_misses",
-        "cache_seconds",
-        "total",
-        "app",
-        "upstream",
-        "first_token",
-        "db",
-        "statement",
-    )
+    __slots__ = ("counts", "times")
+
+    SKETCHES = ("total", "app", "upstream", "first_token", "db", "statement")
 
     def __init__(self) -> None:
-        self.requests = self.upstream_requests = self.db_statements = 0
-        self.cache_hits = self.cache_misses = 0
-        self.total_seconds = self.upstream_seconds = 0.0
-        self.db_seconds = self.cache_seconds = 0.0
-        self.total: list[float] = []
-        self.app: list[float] = []
-        self.upstream: list[float] = []
-        self.first_token: list[float] = []
-        self.db: list[float] = []
-        self.statement: list[float] = []
+        # Sketches stay empty until delta(): only the counters move here.
+        self.counts = StatDelta()
+        self.times: dict[str, list[float]] = {name: [] for name in self.SKETCHES}
 
     def add(self, seconds: float, probe: RequestProbe) -> None:
         """Add one request's figures."""
+        counts, times = self.counts, self.times
         upstream = probe.upstream_seconds
-        self.requests += 1
-        self.total_seconds += seconds
-        self.total.append(seconds)
-        self.app.append(max(seconds - upstream, 0.0))
+        counts.requests += 1
+        counts.total_seconds += seconds
+        times["total"].append(seconds)
+        times["app"].append(max(seconds - upstream, 0.0))
         if probe.upstream_calls:
-            self.upstream_requests += 1
-            self.upstream_seconds += upstream
-            self.upstream.append(upstream)
+            counts.upstream_requests += 1
+            counts.upstream_seconds += upstream
+            times["upstream"].append(upstream)
         if probe.upstream_first_token_seconds is not None:
-            self.first_token.append(probe.upstream_first_token_seconds)
-        self.db_statements += probe.db_statements
-        self.db_seconds += probe.db_seconds
-        self.db.append(probe.db_seconds)
-        self.statement.extend(probe.statement_seconds)
-        self.cache_hits += probe.cache_hits
-        self.cache_misses += probe.cache_misses
-        self.cache_seconds += probe.cache_seconds
+            times["first_token"].append(probe.upstream_first_token_seconds)
+        counts.db_statements += probe.db_statements
+        counts.db_seconds += probe.db_seconds
+        times["db"].append(probe.db_seconds)
+        times["statement"].extend(probe.statement_seconds)
+        counts.cache_hits += probe.cache_hits
+        counts.cache_misses += probe.cache_misses
+        counts.cache_seconds += probe.cache_seconds
 
     def delta(self) -> StatDelta:
         """Return the counters and sketches to write (built off the request path)."""
-        delta = StatDelta(
-            **{name: getattr(self, name) for name in RequestStatBase.SUM_FIELDS}
-        )
-        for name in ("total", "app", "upstream", "first_token", "db", "statement"):
-            sketches.add_many(getattr(delta, f"{name}_sketch"), getattr(self, name))
-        return delta
+        for name, values in self.times.items():
+            sketches.add_many(getattr(self.counts, f"{name}_sketch"), values)
+        return self.counts
 
 
 def record(

@@ -1,9 +1,11 @@
 """Redis stopped or paused under a running service: PostgreSQL carries on."""
 
 import threading
+import time
 
 import pytest
 
+from chatbot import cache as chat_cache
 from tests import servers
 from tests.reliability.conftest import assert_history, measured_requests, sign_up
 
@@ -50,6 +52,9 @@ def test_chat_survives_redis_pause_and_stop_without_stale_history(
         assert conversation_id is not None
         assert_history(alice.messages(conversation_id), turns)
         redis.resume()
+        # After a timeout each process skips Redis for SKIP_SECONDS before
+        # trying it again (chatbot.cache).
+        time.sleep(chat_cache.SKIP_SECONDS)
 
         # The window cached before the pause is now 3 turns old: it must not
         # be served (the cache key carries the conversation's version).

@@ -80,7 +80,7 @@ def test_chat_survives_redis_pause_and_stop_without_stale_history(
     measured = measured_requests(database_url)
     chat_posts = {k: n for k, n in measured.items() if k[0].endswith("/chat")}
     assert chat_posts == {(next(iter(chat_posts))[0], "POST", 2): turns}
-    assert not any(status == 5 for _, _, status in measured)
+    assert not any(status == 5 for _, _, status in measured), measured
 
 
 def test_concurrent_turns_through_redis_outages_lose_and_double_nothing(

@@ -14,6 +14,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/", include("conversations.urls")),
+    # perfdash: staff JSON API and the Prometheus endpoint (pages: admin).
+    path("perfdash/", include("perfdash.dashboard.urls")),
     path("alerts/", include("perfdash.alerts.urls")),
 ]
 

@@ -484,23 +484,17 @@ def _closed_until(level: Level, now: datetime, grace: timedelta) -> datetime:
     return floor_to(hours_done, "day")
 
 
-def _add_stats(into: StatDelta, row: Any, *, parsed: bool) -> None:
-    for name in RequestStatBase.SUM_FIELDS:
-        setattr(into, name, getattr(into, name) + getattr(row, name))
-    for name in RequestStatBase.SKETCH_FIELDS:
-        value = getattr(row, name)
-        if parsed:
-            if value.count:
-                getattr(into, name).merge(value)
-        elif value:
-            getattr(into, name).merge(sketches.loads(value))
-
-
 def _aggregate(rows: Iterable[RequestStatBase], level: str) -> dict[StatKey, StatDelta]:
     merged: dict[StatKey, StatDelta] = {}
     for row in rows:
         key = (floor_to(row.bucket, level), row.route, row.method, row.status_class)
-        _add_stats(merged.setdefault(key, StatDelta()), row, parsed=False)
+        delta = merged.setdefault(key, StatDelta())
+        for name in RequestStatBase.SUM_FIELDS:
+            setattr(delta, name, getattr(delta, name) + getattr(row, name))
+        for name in RequestStatBase.SKETCH_FIELDS:
+            text = getattr(row, name)
+            if text:
+                getattr(delta, name).merge(sketches.loads(text))
     return merged
 
 
@@ -509,7 +503,7 @@ def _all_routes(merged: Mapping[StatKey, StatDelta]) -> dict[StatKey, StatDelta]
     totals: dict[StatKey, StatDelta] = {}
     for (bucket, _route, method, status_class), delta in merged.items():
         key = (bucket, ALL_ROUTES, method, status_class)
-        _add_stats(totals.setdefault(key, StatDelta()), delta, parsed=True)
+        merge_stat_delta(totals.setdefault(key, StatDelta()), delta)
     return totals
 
 

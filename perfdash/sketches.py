@@ -4,12 +4,15 @@ DDSketch (relative accuracy 1%) maps every value to a logarithmic bucket, so
 merging sketches from processes, hosts and time windows is exact bucket
 addition. The stored form is JSON of the sparse positive buckets plus the
 zero bucket, count, sum, min and max; ``protobuf`` is not a dependency here,
-and JSON reads on SQLite and PostgreSQL alike.
+and JSON reads on SQLite and PostgreSQL alike. Reads parse it with
+``orjson`` (the same numbers as ``json``, a fraction of the time: a week's
+dashboard page parses thousands of stored sketches).
 """
 
 import json
 from collections.abc import Iterable, Sequence
 
+import orjson
 from ddsketch import DDSketch
 
 RELATIVE_ACCURACY = 0.01
@@ -94,7 +97,7 @@ def loads(text: str | None) -> DDSketch:
     sketch = new_sketch()
     if not text:
         return sketch
-    data = json.loads(text)
+    data = orjson.loads(text)
     store = sketch._store
     for key, count in data["b"].items():
         store.add(int(key), count)
@@ -200,7 +203,7 @@ class SketchMerger:
         """Add one stored sketch."""
         if not text:
             return
-        data = json.loads(text)
+        data = orjson.loads(text)
         self._order = None
         buckets = self.buckets
         for key, count in data["b"].items():

@@ -229,6 +229,8 @@ CHAT = {
 PERFDASH = {
     "ENABLED": env.bool("PERFDASH_ENABLED", default=True),
     "FLUSH_SECONDS": env.float("PERFDASH_FLUSH_SECONDS", default=5.0),
+    # The dashboard reloads itself this often (twice as slowly past 1 h).
+    "REFRESH_SECONDS": env.int("PERFDASH_REFRESH_SECONDS", default=30),
     "SLOW_STATEMENT_MS": env.float("PERFDASH_SLOW_STATEMENT_MS", default=50.0),
     "N_PLUS_ONE_THRESHOLD": env.int("PERFDASH_N_PLUS_ONE_THRESHOLD", default=5),
     "RETENTION_MINUTE_DAYS": env.int("PERFDASH_RETENTION_MINUTE_DAYS", default=7),

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint typecheck pytest demo-user clean
+.PHONY: run test lint typecheck pytest demo-user clean browser
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,18 @@ pytest: $(BIN)/.dev-installed
 		echo "--- again on the embedded default (SQLite, local cache)"; \
 		env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL \
 			$(BIN)/python -m pytest -m "sqlite" $(PYTEST_ARGS); \
+	fi
+
+## browser: install headless Chromium and its driver from the system's packages
+## when missing (the dashboard's browser test drives them; needs root).
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+		echo "chromium and chromedriver present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -q chromium chromium-driver; \
+	else \
+		echo "install chromium and chromium-driver (the browser test skips without them)"; \
 	fi
 
 clean:

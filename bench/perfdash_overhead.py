@@ -14,8 +14,8 @@ Two measurements, each side by side in one run:
    interleaved so drift on the shared machine hits all three alike. Each
    server saturated by 4 connections: throughput = its capacity.
 2. In-process time per request: Django's test client calls the same endpoint
-   with perfdash on and off (alternating batches, fastest batch kept, as noise
-   only ever adds) in this process, without network noise.
+   with perfdash on and off (alternating batches; CPU time of this process,
+   fastest batch kept, as noise only ever adds), without network noise.
 3. The measuring parts alone, each timed over many calls: the middleware
    around a view that does nothing, the statement wrapper per statement, the
    cache wrapper per lookup, and the flusher's folding per request (off the
@@ -97,15 +97,28 @@ def raw_request(port: int, payload: bytes) -> int:
     return int(head[9:12])
 
 
-def load(port: int, payload: bytes, seconds: float, connections: int = 4) -> float:
-    """Return requests per second answered 2xx over ``seconds``."""
+def worker_cpu(master: int) -> float:
+    """Return the CPU seconds (user + system) used so far by gunicorn's workers."""
+    import psutil
+
+    return sum(
+        sum(child.cpu_times()[:2]) for child in psutil.Process(master).children()
+    )
+
+
+def load(
+    port: int, payloads: list[bytes], seconds: float, master: int | None = None
+) -> tuple[float, float]:
+    """Drive one connection per payload; return (requests/s, worker CPU s/request)."""
+    connections = len(payloads)
     done = [0] * connections
     failed = [0] * connections
     stop_at = time.perf_counter() + seconds
+    cpu_before = worker_cpu(master) if master else 0.0
 
     def run(slot: int) -> None:
         while time.perf_counter() < stop_at:
-            if 200 <= raw_request(port, payload) < 300:
+            if 200 <= raw_request(port, payloads[slot]) < 300:
                 done[slot] += 1
             else:
                 failed[slot] += 1
@@ -116,9 +129,11 @@ def load(port: int, payload: bytes, seconds: float, connections: int = 4) -> flo
         thread.start()
     for thread in threads:
         thread.join()
+    elapsed = time.perf_counter() - started
     if sum(failed):
         raise RuntimeError(f"{sum(failed)} requests failed during the bench")
-    return sum(done) / (time.perf_counter() - started)
+    cpu = (worker_cpu(master) - cpu_before) if master else 0.0
+    return sum(done) / elapsed, cpu / max(sum(done), 1)
 
 
 def wait_ready(port: int, payload: bytes, timeout: float = 60) -> None:
@@ -133,20 +148,30 @@ def wait_ready(port: int, payload: bytes, timeout: float = 60) -> None:
             time.sleep(0.2)
 
 
-def target(user: Any, token: str) -> tuple[str, str, bytes, str]:
-    """Return (label, path, JSON body, bearer token) of the measured endpoint."""
+def target(user: Any, token: str, slots: int) -> tuple[str, str, list[bytes], str]:
+    """Return (label, path, one JSON body per connection, bearer token).
+
+    Each connection continues its own conversation, so turns never wait for
+    one another's claim and every turn reads a context window (cache first).
+    """
+    import json
+
+    from django.test import Client
     from django.urls import NoReverseMatch, reverse
 
     try:
         path = reverse("chat", kwargs={"user_id": user.pk})
     except NoReverseMatch:
-        return (
-            "token verify",
-            "/api/token/verify/",
-            f'{{"token":"{token}"}}'.encode(),
-            "",
-        )
-    return "chat turn", path, b'{"message":"How fast is this?"}', token
+        verify = f'{{"token":"{token}"}}'.encode()
+        return "token verify", "/api/token/verify/", [verify] * slots, ""
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {token}")
+    bodies = []
+    for _ in range(slots):
+        first = client.post(path, {"message": "Hello"}, content_type="application/json")
+        conversation = first.json()["conversation_id"]
+        message = {"message": "How fast is this?", "conversation_id": conversation}
+        bodies.append(json.dumps(message).encode())
+    return "chat turn", path, bodies, token
 
 
 def http_payload(path: str, body: bytes, bearer: str) -> bytes:
@@ -161,8 +186,10 @@ def http_payload(path: str, body: bytes, bearer: str) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-def in_process(path: str, body: bytes, bearer: str, rounds: int, batch: int) -> dict:
-    """Return median seconds per request with perfdash off and on, in-process."""
+def in_process(
+    path: str, body: bytes, bearer: str, rounds: int, batch: int
+) -> dict[str, list[float]]:
+    """Return CPU seconds per request per round, perfdash off and on, in-process."""
     from django.conf import settings
     from django.test import Client, override_settings
 
@@ -172,37 +199,55 @@ def in_process(path: str, body: bytes, bearer: str, rounds: int, batch: int) -> 
         {"HTTP_AUTHORIZATION": f"Bearer {bearer}"} if bearer else {}
     )
     results: dict[str, list[float]] = {"perfdash off": [], "perfdash on": []}
-    for _ in range(rounds):
-        for name, enabled in (("perfdash off", False), ("perfdash on", True)):
+    order = (("perfdash off", False), ("perfdash on", True))
+    for index in range(rounds):
+        # Alternate which goes first, so neither always follows the other.
+        for name, enabled in order if index % 2 == 0 else order[::-1]:
             config = {**settings.PERFDASH, "ENABLED": enabled, "FLUSH_SECONDS": 0}
             with override_settings(PERFDASH=config):
                 client = Client(HTTP_HOST="127.0.0.1")
                 client.post(path, body, content_type="application/json", **headers)
-                started = time.perf_counter()
+                started = time.process_time()
                 for _ in range(batch):
                     response = client.post(
                         path, body, content_type="application/json", **headers
                     )
                     assert response.status_code < 300, response.status_code
-                elapsed = time.perf_counter() - started
+                elapsed = time.process_time() - started
             results[name].append(elapsed / batch)
             recorder.discard()
-    return {name: min(values) for name, values in results.items()}
+    return results
 
 
-def best_of(func: Any, calls: int, repeat: int = 7) -> float:
-    """Return the fastest seconds per call of ``func`` over ``repeat`` runs."""
-    best = float("inf")
+def paired(base: list[float], other: list[float]) -> tuple[float, float]:
+    """Return the median ratio and median difference of rounds run side by side."""
+    ratios = [o / b for b, o in zip(base, other, strict=True)]
+    differences = [o - b for b, o in zip(base, other, strict=True)]
+    return statistics.median(ratios), statistics.median(differences)
+
+
+def added_cost(plain: Any, measured: Any, calls: int, repeat: int = 21) -> float:
+    """Return the fastest ``measured`` minus the fastest ``plain``, per call.
+
+    The two alternate run by run, so drift on a shared CPU hits both alike.
+    """
+    best = {"plain": float("inf"), "measured": float("inf")}
     for _ in range(repeat):
-        started = time.perf_counter()
-        for _ in range(calls):
-            func()
-        best = min(best, (time.perf_counter() - started) / calls)
-    return best
+        for name, func in (("plain", plain), ("measured", measured)):
+            started = time.perf_counter()
+            for _ in range(calls):
+                func()
+            best[name] = min(best[name], (time.perf_counter() - started) / calls)
+    return best["measured"] - best["plain"]
 
 
-def parts(statements: int, lookups: int) -> dict[str, float]:
-    """Time each measuring part alone; return seconds per unit."""
+def parts(statements: int, lookups: int, per_flush: int) -> dict[str, float]:
+    """Time each measuring part alone; return seconds per unit.
+
+    ``per_flush`` is how many requests one flush writes at the measured rate:
+    a flush's database write costs about the same for 50 requests as for
+    500, so its share per request shrinks as traffic grows.
+    """
     from django.conf import settings
     from django.http import HttpResponse
     from django.test import RequestFactory, override_settings
@@ -221,8 +266,9 @@ def parts(statements: int, lookups: int) -> dict[str, float]:
     config = {**settings.PERFDASH, "ENABLED": True, "FLUSH_SECONDS": 0}
     with override_settings(PERFDASH=config):
         middleware = PerfdashMiddleware(view)
-        bare = best_of(lambda: view(request), 20_000)
-        wrapped = best_of(lambda: middleware(request), 20_000)
+        middleware_cost = added_cost(
+            lambda: view(request), lambda: middleware(request), 20_000
+        )
         recorder.discard()
 
         def execute(sql: str, params: Any, many: bool, context: Any) -> None:
@@ -230,10 +276,12 @@ def parts(statements: int, lookups: int) -> dict[str, float]:
 
         probe, token = probes.start()
         sql = 'SELECT "t"."id" FROM "t" WHERE "t"."id" = %s LIMIT 21'
-        plain_sql = best_of(lambda: execute(sql, (1,), False, {}), 50_000)
-        measured_sql = best_of(
-            lambda: measure_statement(execute, sql, (1,), False, {}), 50_000
+        statement_cost = added_cost(
+            lambda: execute(sql, (1,), False, {}),
+            lambda: measure_statement(execute, sql, (1,), False, {}),
+            50_000,
         )
+        probe.statement_seconds.clear()
         # The wrapper around a local-memory backend: the wrapper's own cost,
         # without a network round trip's noise.
         measured = MeasuredCache(
@@ -242,8 +290,9 @@ def parts(statements: int, lookups: int) -> dict[str, float]:
         )
         backend = measured._backend
         backend.set("bench:key", "value")
-        plain_get = best_of(lambda: backend.get("bench:key"), 50_000)
-        measured_get = best_of(lambda: measured.get("bench:key"), 50_000)
+        cache_cost = added_cost(
+            lambda: backend.get("bench:key"), lambda: measured.get("bench:key"), 50_000
+        )
         probes.finish(token)
 
         # The flusher's fold of one request with the endpoint's counts.
@@ -263,11 +312,21 @@ def parts(statements: int, lookups: int) -> dict[str, float]:
         started = time.perf_counter()
         recorder._fold(records, 5)
         fold = (time.perf_counter() - started) / len(records)
+
+        # A whole flush (fold, database write, process sample), CPU time.
+        flushes = []
+        for _ in range(7):
+            recorder._pending.extend(records[:per_flush])
+            started = time.process_time()
+            recorder.flush()
+            flushes.append(time.process_time() - started)
+        write = min(flushes) / per_flush - fold
     return {
-        "middleware": wrapped - bare,
-        "statement": measured_sql - plain_sql,
-        "cache lookup": measured_get - plain_get,
+        "middleware": middleware_cost,
+        "statement": statement_cost,
+        "cache lookup": cache_cost,
         "flusher fold": fold,
+        "flusher write": write,
     }
 
 
@@ -294,9 +353,9 @@ def counts(path: str, body: bytes, bearer: str) -> tuple[int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=1.5)
-    parser.add_argument("--rounds", type=int, default=12)
-    parser.add_argument("--batch", type=int, default=400)
+    parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--batch", type=int, default=100)
     args = parser.parse_args()
 
     print("migrating (silk's tables included)")
@@ -310,64 +369,82 @@ def main() -> None:
 
     user, _ = get_user_model().objects.get_or_create(username="perfdash-bench")
     token = str(RefreshToken.for_user(user).access_token)
-    label, path, body, bearer = target(user, token)
-    payload = http_payload(path, body, bearer)
-    print(f"endpoint: {label} (POST {path})")
+    slots = 4
+    label, path, bodies, bearer = target(user, token, slots)
+    payloads = [http_payload(path, body, bearer) for body in bodies]
+    print(f"endpoint: {label} (POST {path}), {slots} connections")
 
     servers = {name: start_server(name, extra) for name, extra in CONFIGS.items()}
     try:
         os.sched_setaffinity(0, {0})
         print(f"load generator pid {os.getpid()} on CPU 0")
         for _process, port in servers.values():
-            wait_ready(port, payload)
+            wait_ready(port, payloads[0])
         for _process, port in servers.values():
-            load(port, payload, 1.0)  # warm up
+            load(port, payloads, 1.0)  # warm up
         rps: dict[str, list[float]] = {name: [] for name in servers}
+        cpu: dict[str, list[float]] = {name: [] for name in servers}
         for _ in range(args.rounds):
-            for name, (_process, port) in servers.items():
-                rps[name].append(load(port, payload, args.seconds))
+            for name, (process, port) in servers.items():
+                rate, cpu_each = load(port, payloads, args.seconds, process.pid)
+                rps[name].append(rate)
+                cpu[name].append(cpu_each)
     finally:
         for process, _port in servers.values():
             process.terminate()
         for process, _port in servers.values():
             process.wait(timeout=60)
 
-    print("\nHTTP throughput, one gunicorn sync worker on CPU 1 (requests/s)")
-    base = statistics.median(rps["perfdash off"])
+    print("\nHTTP throughput, one gunicorn sync worker on CPU 1 (requests/s);")
+    print("ratios and differences are medians over rounds run side by side")
     for name, values in rps.items():
-        median = statistics.median(values)
-        loss = (1 - median / base) * 100
-        added = (1 / median - 1 / base) * 1e6
-        rounds = " ".join(f"{v:7.1f}" for v in values)
+        ratio, _ = paired(rps["perfdash off"], values)
+        added = statistics.median(
+            1 / o - 1 / b for b, o in zip(rps["perfdash off"], values, strict=True)
+        )
         print(
-            f"  {name:13} median {median:7.1f}  loss {loss:5.1f}%  "
-            f"+{added:6.1f} us/request   rounds: {rounds}"
+            f"  {name:13} median {statistics.median(values):7.1f}  "
+            f"loss {(1 - ratio) * 100:5.1f}%  +{added * 1e6:8.1f} us/request"
+        )
+        print("      rounds: " + " ".join(f"{v:.0f}" for v in values))
+
+    print("\nWorker CPU per request (user + system; waiting for a busy CPU costs")
+    print("no CPU time, so this is steadier than wall time on a shared machine)")
+    for name, values in cpu.items():
+        ratio, added = paired(cpu["perfdash off"], values)
+        print(
+            f"  {name:13} median {statistics.median(values) * 1e6:8.1f} us  "
+            f"+{added * 1e6:7.1f} us ({(ratio - 1) * 100:+5.1f}%)  "
+            f"throughput at equal CPU {(1 / ratio - 1) * 100:+5.1f}%"
         )
 
     os.sched_setaffinity(0, {1})
-    timings = in_process(path, body, bearer, args.rounds, args.batch)
-    off, on = timings["perfdash off"], timings["perfdash on"]
-    print("\nIn-process, fastest batch (Django test client, this process on CPU 1)")
-    print(f"  perfdash off {off * 1e6:8.1f} us/request")
-    print(f"  perfdash on  {on * 1e6:8.1f} us/request")
-    print(
-        f"  added        {(on - off) * 1e6:8.1f} us/request "
-        f"({(on / off - 1) * 100:.1f}%)"
-    )
+    timings = in_process(path, bodies[0], bearer, args.rounds, args.batch)
+    ratio, added = paired(timings["perfdash off"], timings["perfdash on"])
+    print("\nIn-process CPU per request (Django test client, this process, CPU 1)")
+    for name, values in timings.items():
+        print(f"  {name:13} median {statistics.median(values) * 1e6:8.1f} us")
+    print(f"  added        {added * 1e6:+8.1f} us/request ({(ratio - 1) * 100:+.1f}%)")
 
-    statements, lookups = counts(path, body, bearer)
-    cost = parts(statements, lookups)
-    total = (
+    statements, lookups = counts(path, bodies[0], bearer)
+    from django.conf import settings
+
+    rate = statistics.median(rps["perfdash on"])
+    per_flush = max(1, round(rate * float(settings.PERFDASH["FLUSH_SECONDS"])))
+    cost = parts(statements, lookups, per_flush)
+    on_path = (
         cost["middleware"]
         + statements * cost["statement"]
         + lookups * cost["cache lookup"]
-        + cost["flusher fold"]
     )
+    off_path = cost["flusher fold"] + cost["flusher write"]
     print(f"\nParts alone (this process on CPU 1); {label}: {statements} statements,")
-    print(f"{lookups} cache lookups per request")
+    print(f"{lookups} cache lookups per request; {per_flush} requests per flush")
     for name, seconds in cost.items():
         print(f"  {name:13} {seconds * 1e6:7.2f} us each")
-    print(f"  total        {total * 1e6:7.2f} us per {label} request")
+    print(f"  on the request path  {on_path * 1e6:7.2f} us per {label}")
+    print(f"  in the flusher       {off_path * 1e6:7.2f} us per {label}")
+    print(f"  total                {(on_path + off_path) * 1e6:7.2f} us per {label}")
 
 
 if __name__ == "__main__":

@@ -21,3 +21,8 @@ def worker_exit(server: Any, worker: Any) -> None:
     from perfdash import recorder
 
     recorder.flush_at_exit()
+
+# A hostile or broken client may send a token of ~10 KB: let it reach the app,
+# which answers 401 in the API's error shape (gunicorn's own limit, 8190
+# bytes, would answer 431 in HTML). Larger headers still get gunicorn's 431.
+limit_request_field_size = 16384

@@ -40,7 +40,8 @@ PORT = env.int("PORT", default=8000)
 SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{PORT}")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, whose site also serves the perfdash dashboard pages.
+    "perfdash.dashboard.apps.PerformanceAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -136,7 +137,9 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
             "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                # django-redis' client, skipping Redis for a second after
+                # a failure (chatbot.cache).
+                "CLIENT_CLASS": "chatbot.cache.BreakerClient",
                 # Redis is an accelerator: a dead or paused server must cost a
                 # request milliseconds, not seconds, before PostgreSQL answers.
                 "SOCKET_CONNECT_TIMEOUT": env.float(

@@ -17,6 +17,8 @@ urlpatterns = [
     # With or without the slash, like the token routes (conversations.urls).
     *slash_optional("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/", include("conversations.urls")),
+    # perfdash: staff JSON API and the Prometheus endpoint (pages: admin).
+    path("perfdash/", include("perfdash.dashboard.urls")),
     path("alerts/", include("perfdash.alerts.urls")),
 ]
 

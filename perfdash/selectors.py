@@ -29,7 +29,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ddsketch import DDSketch
-from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models import (
+    Avg,
+    Count,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Max,
+    Min,
+    Q,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, Floor
 
 from perfdash import probes, sketches
 from perfdash.models import (
@@ -235,8 +248,11 @@ def _stat_rows(
     route: str | None = None,
     step: timedelta | None = None,
     fields: Iterable[str] = RequestStatBase.SKETCH_FIELDS,
-) -> Iterator[RequestStatBase]:
-    """Yield stored request rows covering [start, end) once each."""
+) -> Iterator[Any]:
+    """Yield stored request rows covering [start, end) once each.
+
+    Each row is a named tuple with the keys, the sums and ``fields``.
+    """
     done = _complete_until()
     if step is not None:
         # A series may only use a level whose buckets fit its steps.
@@ -259,7 +275,9 @@ def _stat_rows(
         rows = model._default_manager.filter(bucket__gte=first, bucket__lt=last)
         if route is not None:
             rows = rows.filter(route=route)
-        yield from rows.only(*columns).iterator(chunk_size=2000)
+        # Named tuples, not model instances: a week's read is thousands of
+        # rows, and building a model per row costs more than using it.
+        yield from rows.values_list(*columns, named=True).iterator(chunk_size=2000)
 
 
 @dataclass
@@ -280,7 +298,7 @@ class _Totals:
     methods: set[str] = field(default_factory=set)
     sketch: dict[str, sketches.SketchMerger] = field(default_factory=dict)
 
-    def add(self, row: RequestStatBase, fields: Iterable[str]) -> None:
+    def add(self, row: Any, fields: Iterable[str]) -> None:
         for name in RequestStatBase.SUM_FIELDS:
             setattr(self, name, getattr(self, name) + getattr(row, name))
         if row.status_class == 5:
@@ -298,7 +316,7 @@ class _Totals:
         merger = self.sketch.get(name)
         if merger is None or not merger.count:
             return None
-        value = sketches.quantile(merger.sketch(), q)
+        value = merger.quantile(q)
         return None if value is None else value * 1000.0
 
     def figures(self, seconds: float) -> dict[str, Any]:
@@ -351,70 +369,153 @@ class _Totals:
 
 
 # --- resources ------------------------------------------------------------------
+# Process samples arrive every few seconds per process (a week is hundreds of
+# thousands of rows), so resource figures are aggregated by the database,
+# per step where a series needs them, and never loaded row by row.
 
 
-def _resource_figures(
-    process: list[ProcessSample], connections: list[DbConnectionSample]
-) -> dict[str, Any]:
-    figures: dict[str, Any] = {
-        "process_samples": len(process),
-        "connection_samples": len(connections),
-    }
-    pooled = [
-        s
-        for s in process
-        if s.pool_max and s.pool_size is not None and s.pool_available is not None
-    ]
-    if pooled:
-        used = [(s.pool_size - s.pool_available) / s.pool_max for s in pooled]  # type: ignore[operator]
-        figures["pool_utilization"] = sum(used) / len(used)
-        figures["pool_utilization_max"] = max(used)
-        figures["pool_waiting_max"] = max(s.requests_waiting or 0 for s in pooled)
-        errors: dict[tuple[str, int], list[int]] = defaultdict(list)
-        for s in pooled:
-            errors[(s.host, s.pid)].append(s.requests_errors or 0)
-        figures["pool_errors"] = sum(max(v) - min(v) for v in errors.values())
-    if process:
-        cpu = [s.cpu_percent for s in process]
-        figures["cpu_percent"] = sum(cpu) / len(cpu)
-        figures["cpu_percent_max"] = max(cpu)
-        figures["rss_bytes"] = sum(s.rss_bytes for s in process) / len(process)
-        figures["rss_bytes_max"] = max(s.rss_bytes for s in process)
-        figures["memory_percent"] = sum(s.memory_percent for s in process) / len(
-            process
+class _EpochSeconds(Func):
+    """Seconds since 1970 of a datetime column (PostgreSQL and SQLite)."""
+
+    output_field = FloatField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="EXTRACT(EPOCH FROM %(expressions)s)::double precision",
+            **extra,
         )
-    if connections:
-        use = [c.connections / c.max_connections for c in connections]
-        figures["connection_utilization"] = sum(use) / len(use)
-        figures["connection_utilization_max"] = max(use)
-        figures["connections_max"] = max(c.connections for c in connections)
-        figures["max_connections"] = max(c.max_connections for c in connections)
-    return figures
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)",
+            **extra,
+        )
 
 
-def _samples(
-    start: datetime, end: datetime
-) -> tuple[list[ProcessSample], list[DbConnectionSample]]:
-    return (
-        list(ProcessSample.objects.filter(at__gte=start, at__lt=end).order_by("at")),
-        list(
-            DbConnectionSample.objects.filter(at__gte=start, at__lt=end).order_by("at")
-        ),
+def _slot(start: datetime, step: timedelta) -> Floor:
+    """Return the SQL step index of a sample's ``at`` from ``start``."""
+    # The millisecond keeps a sample taken exactly on a step boundary in that
+    # step despite SQLite's floating-point julianday.
+    origin = start.timestamp() - 0.001
+    return Floor(
+        (_EpochSeconds("at") - Value(origin)) / Value(step.total_seconds()),
+        output_field=IntegerField(),
     )
+
+
+_POOLED = Q(pool_max__gt=0, pool_size__isnull=False, pool_available__isnull=False)
+
+
+def _pool_use() -> Any:
+    return Cast(F("pool_size") - F("pool_available"), FloatField()) / F("pool_max")
+
+
+def _connection_use() -> Any:
+    return Cast("connections", FloatField()) / F("max_connections")
+
+
+def _resources(
+    start: datetime, end: datetime, step: timedelta | None = None
+) -> dict[int, dict[str, Any]]:
+    """Return resource figures over [start, end), per step index (0 if no step)."""
+    process = ProcessSample.objects.filter(at__gte=start, at__lt=end)
+    connections = DbConnectionSample.objects.filter(at__gte=start, at__lt=end)
+    if step is not None:
+        process = process.annotate(slot=_slot(start, step))
+        connections = connections.annotate(slot=_slot(start, step))
+    else:
+        process = process.annotate(slot=Value(0, output_field=IntegerField()))
+        connections = connections.annotate(slot=Value(0, output_field=IntegerField()))
+
+    figures: dict[int, dict[str, Any]] = defaultdict(
+        lambda: {"process_samples": 0, "connection_samples": 0}
+    )
+    for row in (
+        process.values("slot")
+        .annotate(
+            n=Count("id"),
+            pooled=Count("id", filter=_POOLED),
+            pool_mean=Avg(_pool_use(), filter=_POOLED),
+            pool_high=Max(_pool_use(), filter=_POOLED),
+            waiting_high=Max(Coalesce("requests_waiting", 0), filter=_POOLED),
+            cpu_mean=Avg("cpu_percent"),
+            cpu_high=Max("cpu_percent"),
+            rss_mean=Avg("rss_bytes"),
+            rss_high=Max("rss_bytes"),
+            memory_mean=Avg("memory_percent"),
+        )
+        .order_by()
+    ):
+        if not row["n"]:
+            continue  # an empty range still yields one group on some backends
+        into = figures[row["slot"]]
+        into["process_samples"] = row["n"]
+        into["cpu_percent"] = row["cpu_mean"]
+        into["cpu_percent_max"] = row["cpu_high"]
+        into["rss_bytes"] = float(row["rss_mean"])
+        into["rss_bytes_max"] = row["rss_high"]
+        into["memory_percent"] = row["memory_mean"]
+        if row["pooled"]:
+            into["pool_utilization"] = row["pool_mean"]
+            into["pool_utilization_max"] = row["pool_high"]
+            into["pool_waiting_max"] = row["waiting_high"]
+            into["pool_errors"] = 0
+    # Pool errors are cumulative per process: what each process added.
+    for grp in (
+        process.filter(_POOLED)
+        .values("slot", "host", "pid")
+        .annotate(
+            high=Max(Coalesce("requests_errors", 0)),
+            low=Min(Coalesce("requests_errors", 0)),
+        )
+        .order_by()
+    ):
+        figures[grp["slot"]]["pool_errors"] += grp["high"] - grp["low"]
+    for use in (
+        connections.values("slot")
+        .annotate(
+            n=Count("id"),
+            use_mean=Avg(_connection_use()),
+            use_high=Max(_connection_use()),
+            connections_high=Max("connections"),
+            limit_high=Max("max_connections"),
+        )
+        .order_by()
+    ):
+        if not use["n"]:
+            continue
+        into = figures[use["slot"]]
+        into["connection_samples"] = use["n"]
+        into["connection_utilization"] = use["use_mean"]
+        into["connection_utilization_max"] = use["use_high"]
+        into["connections_max"] = use["connections_high"]
+        into["max_connections"] = use["limit_high"]
+    return figures
 
 
 # --- public reads -----------------------------------------------------------------
 
 
-def summary(*, start: datetime, end: datetime, route: str | None = None) -> Summary:
+def summary(
+    *,
+    start: datetime,
+    end: datetime,
+    route: str | None = None,
+    sketch_fields: Iterable[str] = RequestStatBase.SKETCH_FIELDS,
+) -> Summary:
     """Return request and resource figures over [start, end), for one route or all.
 
     Resource figures (pool, connections, CPU, memory) are process-wide and do
-    not depend on ``route``.
+    not depend on ``route``. Percentiles are computed for ``sketch_fields``
+    only; a page that shows a few of them need not read every sketch.
     """
     totals = _Totals()
-    fields = RequestStatBase.SKETCH_FIELDS
-    for row in _stat_rows(start, end, route=route):
+    fields = tuple(sketch_fields)
+    for row in _stat_rows(start, end, route=route, fields=fields):
         totals.add(row, fields)
     seconds = (end - start).total_seconds()
     return Summary(
@@ -422,13 +523,26 @@ def summary(*, start: datetime, end: datetime, route: str | None = None) -> Summ
         end=end,
         route=route,
         **totals.figures(seconds),
-        **_resource_figures(*_samples(start, end)),
+        **_resources(start, end)[0],
     )
 
 
-def route_table(*, start: datetime, end: datetime) -> list[RouteRow]:
+ROUTE_TABLE_SKETCHES = (
+    "total_sketch",
+    "app_sketch",
+    "upstream_sketch",
+    "statement_sketch",
+)
+
+
+def route_table(
+    *,
+    start: datetime,
+    end: datetime,
+    sketch_fields: Iterable[str] = ROUTE_TABLE_SKETCHES,
+) -> list[RouteRow]:
     """Return one row per route seen in [start, end), busiest first."""
-    fields = ("total_sketch", "app_sketch", "upstream_sketch", "statement_sketch")
+    fields = tuple(sketch_fields)
     per_route: dict[str, _Totals] = defaultdict(_Totals)
     for row in _stat_rows(start, end, fields=fields):
         per_route[row.route].add(row, fields)
@@ -446,11 +560,14 @@ def time_series(
     end: datetime,
     step_seconds: int,
     route: str | None = None,
+    sketch_fields: Iterable[str] = RequestStatBase.SKETCH_FIELDS,
 ) -> list[SeriesPoint]:
     """Return one point per step from ``start`` (floored to the minute) to ``end``.
 
     ``step_seconds`` must be a positive multiple of 60. Steps that are whole
     hours or days read rolled-up rows when ``start`` is aligned to them.
+    Percentiles are computed for ``sketch_fields`` only (the others are None),
+    so a chart of total time need not read the other sketches.
     """
     if step_seconds <= 0 or step_seconds % 60:
         raise ValueError("step_seconds must be a positive multiple of 60")
@@ -458,24 +575,18 @@ def time_series(
     start = _floor(start, timedelta(minutes=1))
     count = max(1, -(-int((end - start).total_seconds()) // step_seconds))
     buckets = [_Totals() for _ in range(count)]
-    fields = RequestStatBase.SKETCH_FIELDS
-    for row in _stat_rows(start, end, route=route, step=step):
+    fields = tuple(sketch_fields)
+    for row in _stat_rows(start, end, route=route, step=step, fields=fields):
         index = int((row.bucket - start) / step)
         if 0 <= index < count:
             buckets[index].add(row, fields)
-    process, connections = _samples(start, end)
-    process_by: list[list[ProcessSample]] = [[] for _ in range(count)]
-    connections_by: list[list[DbConnectionSample]] = [[] for _ in range(count)]
-    for sample in process:
-        process_by[int((sample.at - start) / step)].append(sample)
-    for conn in connections:
-        connections_by[int((conn.at - start) / step)].append(conn)
+    resources = _resources(start, end, step)
     seconds = step.total_seconds()
     return [
         SeriesPoint(
             at=start + step * index,
             **totals.figures(seconds),
-            **_resource_figures(process_by[index], connections_by[index]),
+            **resources.get(index, {}),
         )
         for index, totals in enumerate(buckets)
     ]
@@ -488,20 +599,25 @@ def process_series(
     if step_seconds <= 0:
         raise ValueError("step_seconds must be positive")
     step = timedelta(seconds=step_seconds)
-    groups: dict[tuple[int, str, int], list[ProcessSample]] = defaultdict(list)
-    for sample in ProcessSample.objects.filter(at__gte=start, at__lt=end):
-        index = int((sample.at - start) / step)
-        groups[(index, sample.host, sample.pid)].append(sample)
+    groups = (
+        ProcessSample.objects.filter(at__gte=start, at__lt=end)
+        .annotate(slot=_slot(start, step))
+        .values("slot", "host", "pid")
+        .annotate(
+            cpu=Avg("cpu_percent"), rss=Avg("rss_bytes"), memory=Avg("memory_percent")
+        )
+        .order_by("slot", "host", "pid")
+    )
     return [
         ProcessPoint(
-            at=start + step * index,
-            host=host,
-            pid=pid,
-            cpu_percent=sum(s.cpu_percent for s in samples) / len(samples),
-            rss_bytes=sum(s.rss_bytes for s in samples) / len(samples),
-            memory_percent=sum(s.memory_percent for s in samples) / len(samples),
+            at=start + step * group["slot"],
+            host=group["host"],
+            pid=group["pid"],
+            cpu_percent=group["cpu"],
+            rss_bytes=float(group["rss"]),
+            memory_percent=group["memory"],
         )
-        for (index, host, pid), samples in sorted(groups.items())
+        for group in groups
     ]
 
 
@@ -616,8 +732,13 @@ def route_sketches(
 
 def freshness() -> datetime | None:
     """Return when the newest request row or process sample was written."""
+    # The newest minute bucket's rows are the last written (flushes add to
+    # the current minute); reading them walks the bucket index, where a
+    # maximum of updated_at would scan a week of rows on every page.
     newest = [
-        RequestStatMinute.objects.aggregate(newest=Max("updated_at"))["newest"],
+        RequestStatMinute.objects.filter(
+            bucket=RequestStatMinute.objects.order_by("-bucket").values("bucket")[:1]
+        ).aggregate(newest=Max("updated_at"))["newest"],
         ProcessSample.objects.aggregate(newest=Max("at"))["newest"],
     ]
     present = [moment for moment in newest if moment is not None]

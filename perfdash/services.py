@@ -138,6 +138,7 @@ def _add_to_rows(
     *,
     stored: QuerySet[Any],
     key_fields: Sequence[str],
+    unique_fields: Sequence[str],
     deltas: Mapping[Any, Any],
     new_row: Callable[[Any, Any], Model],
     add: Callable[[Any, Any], None],
@@ -158,9 +159,17 @@ def _add_to_rows(
             else:
                 changed.append(row)
             add(row, delta)
-        manager = stored.model._default_manager
-        manager.bulk_update(changed, update_fields)
-        manager.bulk_create(created)
+        # One INSERT .. ON CONFLICT DO UPDATE writes new and merged rows alike
+        # (the merge already happened above, under the rows' lock); Django's
+        # bulk_update would build a CASE per field per row instead.
+        for row in changed:
+            row.pk = None
+        stored.model._default_manager.bulk_create(
+            [*changed, *created],
+            update_conflicts=True,
+            unique_fields=unique_fields,
+            update_fields=update_fields,
+        )
     return len(changed) + len(created)
 
 
@@ -192,6 +201,7 @@ def write_minute_deltas(
             host=host, pid=pid, bucket__in={key[0] for key in deltas}
         ),
         key_fields=("bucket", "route", "method", "status_class"),
+        unique_fields=("bucket", "route", "method", "status_class", "host", "pid"),
         deltas=deltas,
         new_row=new_row,
         add=add,
@@ -238,6 +248,7 @@ def write_fingerprint_deltas(
             host=host, pid=pid, fingerprint__in={key[2] for key in deltas}
         ),
         key_fields=("kind", "route", "fingerprint"),
+        unique_fields=("kind", "route", "fingerprint", "host", "pid"),
         deltas=deltas,
         new_row=new_row,
         add=add,

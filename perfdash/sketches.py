@@ -14,6 +14,8 @@ from ddsketch import DDSketch
 
 RELATIVE_ACCURACY = 0.01
 FORMAT_VERSION = 1
+# The key-to-value mapping every sketch here shares (same accuracy).
+_MAPPING = DDSketch(RELATIVE_ACCURACY)._mapping
 
 
 def new_sketch(values: Iterable[float] = ()) -> DDSketch:
@@ -84,14 +86,26 @@ def merge_texts(texts: Iterable[str | None]) -> DDSketch:
 
 
 def merge_into_text(text: str | None, sketch: DDSketch) -> str:
-    """Return the stored form of a stored sketch plus another sketch."""
+    """Return the stored form of a stored sketch plus another sketch.
+
+    Adds bucket counts on the parsed JSON directly: a flush merges into
+    stored rows every few seconds, and this skips building a sketch per row.
+    """
     if not sketch.count:
         return text or ""
     if not text:
         return dumps(sketch)
-    stored = loads(text)
-    stored.merge(sketch)
-    return dumps(stored)
+    data = json.loads(text)
+    stored = data["b"]
+    for key, count in bins(sketch).items():
+        name = str(key)
+        stored[name] = _number(stored.get(name, 0) + count)
+    data["z"] = _number(data["z"] + sketch._zero_count)
+    data["n"] = _number(data["n"] + sketch._count)
+    data["s"] += sketch._sum
+    data["lo"] = min(data["lo"], sketch._min)
+    data["hi"] = max(data["hi"], sketch._max)
+    return json.dumps(data, separators=(",", ":"))
 
 
 def quantile(sketch: DDSketch, q: float) -> float | None:
@@ -136,9 +150,10 @@ class SketchMerger:
     at a fraction of the cost.
     """
 
-    __slots__ = ("buckets", "zero", "count", "total", "low", "high")
+    __slots__ = ("buckets", "zero", "count", "total", "low", "high", "_order")
 
     def __init__(self) -> None:
+        self._order: list[tuple[int, float]] | None = None
         self.buckets: dict[str, float] = {}
         self.zero = 0.0
         self.count = 0.0
@@ -151,6 +166,7 @@ class SketchMerger:
         if not text:
             return
         data = json.loads(text)
+        self._order = None
         buckets = self.buckets
         for key, count in data["b"].items():
             buckets[key] = buckets.get(key, 0) + count
@@ -159,6 +175,27 @@ class SketchMerger:
         self.total += data["s"]
         self.low = min(self.low, data["lo"])
         self.high = max(self.high, data["hi"])
+
+    def quantile(self, q: float) -> float | None:
+        """Return the q-quantile exactly as the merged ``DDSketch`` would.
+
+        Walks the merged buckets in key order (as ``DDSketch``'s store does)
+        without building the sketch: a chart asks for thousands of these.
+        """
+        if not self.count or not 0 <= q <= 1:
+            return None
+        rank = q * (self.count - 1)
+        if rank < self.zero:
+            return 0.0
+        rank -= self.zero
+        if self._order is None:
+            self._order = sorted((int(k), c) for k, c in self.buckets.items())
+        running = 0.0
+        for key, count in self._order:
+            running += count
+            if running > rank:
+                return float(_MAPPING.value(key))
+        return float(_MAPPING.value(self._order[-1][0]))
 
     def sketch(self) -> DDSketch:
         """Return the merged sketch."""

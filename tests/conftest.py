@@ -86,3 +86,16 @@ def _perfdash_recorder(settings: Any) -> Iterator[None]:
     recorder.discard()
     yield
     recorder.discard()
+
+
+# --- reliability: each test starts with Redis not being skipped -------------
+
+
+@pytest.fixture(autouse=True)
+def _redis_breaker_closed() -> Iterator[None]:
+    """Forget a Redis failure an earlier test provoked (chatbot.cache)."""
+    from chatbot import cache as chat_cache
+
+    chat_cache.BREAKER.skip_until = 0.0
+    yield
+    chat_cache.BREAKER.skip_until = 0.0

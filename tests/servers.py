@@ -504,6 +504,10 @@ class Gunicorn(Process):
                 "-m",
                 "gunicorn",
                 "chatbot.wsgi:application",
+                # The project's config: its worker_exit hook flushes metrics,
+                # and its header limits apply.
+                "--config",
+                str(PROJECT_DIR / "chatbot" / "gunicorn.conf.py"),
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",

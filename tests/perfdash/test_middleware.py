@@ -109,9 +109,9 @@ def test_upstream_time_is_split_from_app_time(client):
     client.get("/perf-test/raw/")
     recorder.flush(sample=False)
 
-    window = {"start": _now() - timedelta(minutes=5), "end": _now() + timedelta(1)}
-    result = selectors.summary(route="perf-test/upstream/", **window)
-    plain = selectors.summary(route="perf-test/raw/", **window)
+    start, end = _now() - timedelta(minutes=5), _now() + timedelta(1)
+    result = selectors.summary(route="perf-test/upstream/", start=start, end=end)
+    plain = selectors.summary(route="perf-test/raw/", start=start, end=end)
 
     assert result.upstream_requests == 1
     assert result.upstream_p50_ms is not None

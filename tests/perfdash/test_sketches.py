@@ -82,3 +82,15 @@ def test_cumulative_counts_follow_bucket_bounds():
     sketch = sketches.new_sketch([0.001] * 3 + [0.01] * 2 + [1.0])
 
     assert sketches.cumulative_counts(sketch, [0.005, 0.05, 10.0]) == [3, 5, 6]
+
+
+def test_merging_into_stored_text_equals_merging_sketches(latencies):
+    first, second = latencies[:500], latencies[500:1200]
+
+    text = sketches.merge_into_text(
+        sketches.dumps(sketches.new_sketch(first)), sketches.new_sketch(second)
+    )
+
+    union = sketches.new_sketch(first + second)
+    assert sketches.bins(sketches.loads(text)) == sketches.bins(union)
+    assert sketches.loads(text).count == 1200

@@ -88,6 +88,17 @@ def _evaluator_late(env: dict[str, str]) -> bool:
     return bool(json.loads(out.strip().splitlines()[-1])["is_late"])
 
 
+def _email_then_more_ticks(box: Inbox, database_url: str, *, ticks: int) -> None:
+    """Wait for the first email, then for ``ticks`` more finished evaluations."""
+    servers.wait_until(lambda: len(box.messages) >= 1, timeout=90, what="an email")
+    seen = _finished_ticks(database_url)
+    servers.wait_until(
+        lambda: _finished_ticks(database_url) >= seen + ticks,
+        timeout=60,
+        what=f"{ticks} more evaluations",
+    )
+
+
 def _slow_traffic(web_url: str, fake_model: Any) -> None:
     fake_model.set_mode("slow", delay=0.6)
     user = sign_up(web_url)
@@ -108,15 +119,7 @@ def test_two_workers_and_two_beats_send_each_alert_once(
         servers.celery_beat(alert_env, name="beat-b"),
     ):
         _slow_traffic(web.url, fake_model)
-        servers.wait_until(
-            lambda: len(box.messages) >= 1, timeout=90, what="the firing email"
-        )
-        ticks = _finished_ticks(database_url)
-        servers.wait_until(
-            lambda: _finished_ticks(database_url) >= ticks + 4,
-            timeout=60,
-            what="four more evaluations",
-        )
+        _email_then_more_ticks(box, database_url, ticks=4)
         skipped = sum(
             w.log().count("already claimed; skipping") for w in (worker_a, worker_b)
         )
@@ -152,15 +155,7 @@ def test_worker_down_makes_alerts_late_not_lost(
         emails_while_down = len(box.messages)
 
         with servers.celery_worker(alert_env, name="worker-2"):
-            servers.wait_until(
-                lambda: len(box.messages) >= 1, timeout=90, what="the late email"
-            )
-            ticks = _finished_ticks(database_url)
-            servers.wait_until(
-                lambda: _finished_ticks(database_url) >= ticks + 3,
-                timeout=60,
-                what="three more evaluations",
-            )
+            _email_then_more_ticks(box, database_url, ticks=3)
             late_after_recovery = _evaluator_late(alert_env)
 
     assert emails_while_down == 0

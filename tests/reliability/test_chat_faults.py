@@ -5,6 +5,7 @@ import signal
 import threading
 
 import httpx
+import psycopg
 import pytest
 
 from tests import servers
@@ -66,9 +67,11 @@ def test_backend_faults_are_mapped_and_leave_nothing_half_stored(stack_env, fake
 
 
 def test_worker_killed_mid_turn_frees_the_conversation_when_the_claim_expires(
-    stack_env, fake_model
+    stack_env, fake_model, database_url
 ):
-    env = stack_env(CHAT_TURN_CLAIM_SECONDS="2")
+    # Long enough that gunicorn has booted a new worker before it expires,
+    # even on a busy machine (checked below, not assumed).
+    env = stack_env(CHAT_TURN_CLAIM_SECONDS="10")
     with servers.gunicorn(env, workers=1, threads=4) as web:
         alice = sign_up(web.url)
         first = alice.chat("hello")
@@ -92,17 +95,25 @@ def test_worker_killed_mid_turn_frees_the_conversation_when_the_claim_expires(
         fake_model.release()
 
         # gunicorn boots a new worker; the dead turn's claim still stands.
+        with psycopg.connect(database_url) as db:
+            row = db.execute(
+                "SELECT busy_until > now() + interval '1 second' "
+                "FROM conversations_conversation WHERE id = %s",
+                [conversation],
+            ).fetchone()
+        claimed = bool(row and row[0])
         busy = alice.chat("too soon", conversation)
         servers.wait_until(
             lambda: alice.chat("after expiry", conversation).status_code == 200,
-            timeout=20,
+            timeout=40,
             interval=0.5,
             what="the claim to expire",
         )
         history = alice.messages(conversation)
 
     assert len(lost) == 1 and not isinstance(lost[0], httpx.Response)
-    assert busy.status_code == 409
+    assert claimed  # the dead worker's claim outlived it...
+    assert busy.status_code == 409  # ...and turned the next turn away
     assert busy.json()["error"]["code"] == "conversation_busy"
     assert int(busy.headers["Retry-After"]) >= 1
     assert_history(history, 2)  # the dead turn stored nothing

@@ -1,0 +1,1 @@
+"""The performance dashboard: admin pages, staff JSON API, Prometheus export."""

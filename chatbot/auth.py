@@ -3,6 +3,9 @@
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.contrib.rest_framework_simplejwt import (
+    SimpleJWTStatelessUserScheme,
+)
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
@@ -37,6 +40,12 @@ class StatelessJWTAuthentication(JWTStatelessUserAuthentication):
         if expired:
             raise TokenExpired()
         return super().get_validated_token(raw_token)
+
+
+class StatelessJWTScheme(SimpleJWTStatelessUserScheme):
+    """Document StatelessJWTAuthentication as simplejwt's bearer scheme."""
+
+    target_class = "chatbot.auth.StatelessJWTAuthentication"
 
 
 class RefreshSerializer(TokenRefreshSerializer):

@@ -5,6 +5,7 @@ test releases it, so the first turn is in flight for certain, not by timing.
 """
 
 from datetime import timedelta
+from typing import Any
 
 import psycopg
 import pytest
@@ -141,7 +142,7 @@ def test_turn_whose_rival_finishes_between_claim_and_check_is_not_404(
         lambda: chat(_client(user), user, "rival [hold]", conversation_id)
     ).start()
     assert fake_openai.held.wait(10), "the rival turn never reached the model"
-    finished = []
+    finished: list[Any] = []
 
     def rival_finishes_after_the_missed_claim(execute, sql, params, many, context):
         result = execute(sql, params, many, context)

@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
+# honcho gives each Procfile entry its own PORT; the demo traffic needs web's.
+export WEB_PORT ?= $(PORT)
 
 .PHONY: run test lint typecheck pytest demo-user clean browser
 

@@ -6,10 +6,11 @@ to a server on this machine, and stops by itself: after ``--requests``
 requests or ``--seconds`` seconds, whichever comes first.
 """
 
-import logging
+import secrets
 import signal
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,17 +18,12 @@ import httpx
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from conversations.management.commands.create_demo_user import (
-    DEMO_PASSWORD,
-    DEMO_USERNAME,
-)
-
-logger = logging.getLogger(__name__)
-
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
-# A short, fixed script: the same user chats in a few conversations, reads
-# them back, and now and then sends a message the API refuses (a 400), so
-# the error-rate tile and chart have something to show.
+# Plain (non-staff) accounts the demo chats as; reset on every run.
+TRAFFIC_USER_PREFIX = "demo-traffic-"
+# A short, fixed script: each account chats in a conversation, reads its
+# list and history, and now and then sends a message the API refuses (a
+# 400), so the client-error figures have something to show.
 _MESSAGES = (
     "Hello! What can you do?",
     "Summarise our conversation so far.",
@@ -45,6 +41,9 @@ class Command(BaseCommand):
         parser.add_argument("--seconds", type=float, default=60.0)
         parser.add_argument("--requests", type=int, default=600)
         parser.add_argument("--rate", type=float, default=5.0, help="per second")
+        parser.add_argument(
+            "--users", type=int, default=5, help="accounts the traffic is spread over"
+        )
         parser.add_argument(
             "--startup-seconds",
             type=float,
@@ -70,6 +69,7 @@ class Command(BaseCommand):
                 seconds=options["seconds"],
                 limit=options["requests"],
                 rate=options["rate"],
+                users=max(1, options["users"]),
             )
         summary = ", ".join(f"{code}: {n}" for code, n in sorted(statuses.items()))
         self.stdout.write(f"demo traffic: {sent} requests sent ({summary})")
@@ -90,8 +90,31 @@ def _wait_for_server(client: httpx.Client, seconds: float) -> bool:
     return False
 
 
+@dataclass
+class _Chatter:
+    """One demo account: its id, its token and the conversation it continues."""
+
+    user_id: int
+    headers: dict[str, str]
+    conversation_id: Any = None
+    turns: int = 0
+
+
+def _demo_accounts(count: int) -> list[tuple[int, str, str]]:
+    """Create or reset the demo traffic accounts; return (id, name, password)."""
+    accounts = []
+    for index in range(1, count + 1):
+        name = f"{TRAFFIC_USER_PREFIX}{index}"
+        password = secrets.token_urlsafe(18)
+        user, _ = get_user_model().objects.get_or_create(username=name)
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        accounts.append((user.pk, name, password))
+    return accounts
+
+
 def _send_traffic(
-    client: httpx.Client, *, seconds: float, limit: int, rate: float
+    client: httpx.Client, *, seconds: float, limit: int, rate: float, users: int
 ) -> tuple[int, dict[int, int]]:
     """Run the demo script; return the number sent and the count per status."""
     statuses: dict[int, int] = {}
@@ -101,48 +124,54 @@ def _send_traffic(
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
         return response
 
-    token = send(
-        "POST",
-        "/api/token/",
-        json={"username": DEMO_USERNAME, "password": DEMO_PASSWORD},
-    )
-    if token.status_code != 200:
-        raise CommandError(
-            "the demo user cannot log in; run `manage.py create_demo_user` first"
+    # Several accounts, so the demo stays under the per-user chat throttle.
+    chatters = []
+    for user_id, name, password in _demo_accounts(users):
+        token = send(
+            "POST", "/api/token/", json={"username": name, "password": password}
         )
-    client.headers["Authorization"] = f"Bearer {token.json()['access']}"
-    user_id = (
-        get_user_model()
-        .objects.values_list("pk", flat=True)
-        .get(username=DEMO_USERNAME)
-    )
+        if token.status_code != 200:
+            raise CommandError(f"demo account {name} cannot log in")
+        headers = {"Authorization": f"Bearer {token.json()['access']}"}
+        chatters.append(_Chatter(user_id=user_id, headers=headers))
 
     started = time.monotonic()
-    sent = 1
-    conversation_id: Any = None
-    for turn in range(limit - 1):
-        if time.monotonic() - started >= seconds:
-            break
-        step = turn % 12
-        if step == 11:
-            send("POST", f"/api/{user_id}/chat", json={"message": ""})
-        elif step in (5, 10):
-            send("GET", f"/api/{user_id}/conversations")
-        elif step == 7 and conversation_id is not None:
-            send("GET", f"/api/{user_id}/conversations/{conversation_id}/messages")
-        else:
-            body: dict[str, Any] = {"message": _MESSAGES[turn % len(_MESSAGES)]}
-            if conversation_id is not None and turn % 30:
-                body["conversation_id"] = conversation_id
-            reply = send("POST", f"/api/{user_id}/chat", json=body)
-            if reply.status_code in (200, 201):
-                conversation_id = reply.json().get("conversation_id", conversation_id)
+    sent = len(chatters)
+    while sent < limit and time.monotonic() - started < seconds:
+        chatter = chatters[sent % len(chatters)]
+        _one_request(send, chatter)
         sent += 1
         # Pace to the rate from the start, so slow answers do not pile up.
-        delay = started + sent / rate - time.monotonic()
+        delay = started + (sent - len(chatters)) / rate - time.monotonic()
         if delay > 0:
             time.sleep(delay)
     return sent, statuses
+
+
+def _one_request(send: Any, chatter: _Chatter) -> None:
+    """Send a chatter's next request of the script."""
+    turn, chatter.turns = chatter.turns, chatter.turns + 1
+    base = f"/api/{chatter.user_id}"
+    step = turn % 12
+    if step == 11:
+        send("POST", f"{base}/chat", json={"message": ""}, headers=chatter.headers)
+    elif step in (5, 10):
+        send("GET", f"{base}/conversations", headers=chatter.headers)
+    elif step == 7 and chatter.conversation_id is not None:
+        send(
+            "GET",
+            f"{base}/conversations/{chatter.conversation_id}/messages",
+            headers=chatter.headers,
+        )
+    else:
+        body: dict[str, Any] = {"message": _MESSAGES[turn % len(_MESSAGES)]}
+        if chatter.conversation_id is not None and turn % 30:
+            body["conversation_id"] = chatter.conversation_id
+        reply = send("POST", f"{base}/chat", json=body, headers=chatter.headers)
+        if reply.status_code == 200:
+            chatter.conversation_id = reply.json().get(
+                "conversation_id", chatter.conversation_id
+            )
 
 
 def _wait_for_stop() -> None:

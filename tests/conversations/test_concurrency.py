@@ -27,6 +27,15 @@ def _client(user):
     return client
 
 
+def _held_turn(user, fake_openai, conversation_id: int, message: str) -> InThread:
+    """Start a turn whose model call the fake server holds; return once held."""
+    turn = InThread(
+        lambda: chat(_client(user), user, f"{message} [hold]", conversation_id)
+    ).start()
+    assert fake_openai.held.wait(10), "the turn never reached the model"
+    return turn
+
+
 def test_second_concurrent_turn_is_409_and_other_conversations_go_on(user, fake_openai):
     conversation_id = chat(_client(user), user, "start").json()["conversation_id"]
     other_id = chat(_client(user), user, "elsewhere").json()["conversation_id"]
@@ -100,10 +109,7 @@ def test_backend_works_with_no_transaction_and_no_pooled_connection_held(
 
 def test_turn_that_outlived_its_claim_stores_nothing(user, fake_openai):
     conversation_id = chat(_client(user), user, "start").json()["conversation_id"]
-    slow = InThread(
-        lambda: chat(_client(user), user, "very slow [hold]", conversation_id)
-    ).start()
-    assert fake_openai.held.wait(10)
+    slow = _held_turn(user, fake_openai, conversation_id, "very slow")
     # The slow turn's claim runs out (as after a crash or a stuck model) ...
     Conversation.objects.filter(pk=conversation_id).update(
         busy_until=timezone.now() - timedelta(seconds=1)
@@ -138,10 +144,7 @@ def test_turn_whose_rival_finishes_between_claim_and_check_is_not_404(
 ):
     """The claim misses while a rival turn runs; the rival is done by the check."""
     conversation_id = chat(_client(user), user, "start").json()["conversation_id"]
-    rival = InThread(
-        lambda: chat(_client(user), user, "rival [hold]", conversation_id)
-    ).start()
-    assert fake_openai.held.wait(10), "the rival turn never reached the model"
+    rival = _held_turn(user, fake_openai, conversation_id, "rival")
     finished: list[Any] = []
 
     def rival_finishes_after_the_missed_claim(execute, sql, params, many, context):
@@ -167,10 +170,7 @@ def test_turn_whose_rival_finishes_between_claim_and_check_is_not_404(
 def test_turn_retries_its_claim_once_then_answers_409(user, fake_openai):
     """Freed at the check but taken again before the retry: 409, not 404."""
     conversation_id = chat(_client(user), user, "start").json()["conversation_id"]
-    first = InThread(
-        lambda: chat(_client(user), user, "first [hold]", conversation_id)
-    ).start()
-    assert fake_openai.held.wait(10)
+    first = _held_turn(user, fake_openai, conversation_id, "first")
     steps: list[str] = []
     third: list[InThread] = []
 
@@ -183,12 +183,7 @@ def test_turn_retries_its_claim_once_then_answers_409(user, fake_openai):
             fake_openai.arm_hold()
         elif _is_busy_read(sql) and steps == ["missed"]:
             steps.append("seen free")
-            third.append(
-                InThread(
-                    lambda: chat(_client(user), user, "third [hold]", conversation_id)
-                ).start()
-            )
-            assert fake_openai.held.wait(10)
+            third.append(_held_turn(user, fake_openai, conversation_id, "third"))
         return result
 
     with connection.execute_wrapper(others_come_and_go):

@@ -17,10 +17,12 @@ Two measurements, each side by side in one run:
    with perfdash on and off (alternating batches; CPU time of this process,
    fastest batch kept, as noise only ever adds), without network noise.
 3. The measuring parts alone, each timed over many calls: the middleware
-   around a view that does nothing, the statement wrapper per statement, the
-   cache wrapper per lookup, and the flusher's folding per request (off the
-   request path, but on the same CPU). Their sum for the endpoint's counts of
-   statements and lookups is the cost perfdash adds to one request.
+   (with its fold into the in-memory deltas) around a view that does
+   nothing, the statement wrapper per statement, the cache wrapper per
+   lookup, the fold of the request's statement times, and the flusher's
+   write spread over the requests one flush carries (off the request path,
+   but on the same CPU). Their sum for the endpoint's counts of statements
+   and lookups is the cost perfdash adds to one request.
 
 The endpoint is the chat turn (``POST /api/<id>/chat``, local reply backend)
 when the chat app is installed, else the token verify endpoint (DRF, JSON).
@@ -42,6 +44,9 @@ sys.path.insert(0, str(BASE_DIR))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot.settings")
 # Tokens minted here must verify in the servers: one key for all of them.
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
+# Throttles stay on (their cache work is part of a real turn) but never trip.
+for _rate in ("THROTTLE_USER_RATE", "THROTTLE_CHAT_RATE"):
+    os.environ.setdefault(_rate, "1000000/min")
 
 CONFIGS = {
     "perfdash off": {"PERFDASH_ENABLED": "false", "SILK_ENABLED": "false"},
@@ -295,38 +300,48 @@ def parts(statements: int, lookups: int, per_flush: int) -> dict[str, float]:
         )
         probes.finish(token)
 
-        # The flusher's fold of one request with the endpoint's counts.
-        def one_request() -> probes.RequestProbe:
+        # Folding a request with the endpoint's statements into the deltas,
+        # beyond what the middleware's empty request above already folded.
+        def one_request(count: int) -> probes.RequestProbe:
             sample = probes.RequestProbe()
-            for index in range(statements):
+            for index in range(count):
                 sample.statements[f"{sql} -- {index % 3}"] = [1, 0.0004]
                 sample.statement_seconds.append(0.0004)
-            sample.db_statements = statements
+            sample.db_statements = count
             sample.cache_hits = lookups
             return sample
 
-        records = [
-            (time.time(), "api/<int:user_id>/chat", "POST", 200, 0.004, one_request())
-            for _ in range(5000)
-        ]
-        started = time.perf_counter()
-        recorder._fold(records, 5)
-        fold = (time.perf_counter() - started) / len(records)
+        full, empty = one_request(statements), one_request(0)
+        route = "api/<int:user_id>/chat"
 
-        # A whole flush (fold, database write, process sample), CPU time.
+        def fold(probe: probes.RequestProbe) -> Any:
+            return lambda: recorder.record(
+                finished_at=time.time(),
+                route=route,
+                method="POST",
+                status=200,
+                seconds=0.004,
+                probe=probe,
+            )
+
+        fold_cost = added_cost(fold(empty), fold(full), 20_000)
+        recorder.discard()
+
+        # A whole flush of per_flush requests (database write and process
+        # sample), CPU time, spread over those requests.
         flushes = []
         for _ in range(7):
-            recorder._pending.extend(records[:per_flush])
+            for _ in range(per_flush):
+                fold(full)()
             started = time.process_time()
             recorder.flush()
             flushes.append(time.process_time() - started)
-        write = min(flushes) / per_flush - fold
     return {
         "middleware": middleware_cost,
         "statement": statement_cost,
         "cache lookup": cache_cost,
-        "flusher fold": fold,
-        "flusher write": write,
+        "statement fold": fold_cost,
+        "flush": min(flushes) / per_flush,
     }
 
 
@@ -346,9 +361,9 @@ def counts(path: str, body: bytes, bearer: str) -> tuple[int, int]:
         Client(HTTP_HOST="127.0.0.1").post(
             path, body, content_type="application/json", **headers
         )
-        probe = recorder._pending[-1][-1]
+        (delta,) = recorder._accumulator["stats"].values()
         recorder.discard()
-    return probe.db_statements, probe.cache_hits + probe.cache_misses
+    return delta.db_statements, delta.cache_hits + delta.cache_misses
 
 
 def main() -> None:
@@ -436,8 +451,9 @@ def main() -> None:
         cost["middleware"]
         + statements * cost["statement"]
         + lookups * cost["cache lookup"]
+        + cost["statement fold"]
     )
-    off_path = cost["flusher fold"] + cost["flusher write"]
+    off_path = cost["flush"]
     print(f"\nParts alone (this process on CPU 1); {label}: {statements} statements,")
     print(f"{lookups} cache lookups per request; {per_flush} requests per flush")
     for name, seconds in cost.items():

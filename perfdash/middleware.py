@@ -24,12 +24,15 @@ def _route(request: HttpRequest) -> str:
 class _Finish:
     """Record a request once, when its response is complete."""
 
-    __slots__ = ("request", "status", "probe", "done")
+    __slots__ = ("request", "status", "probe", "n_plus_one", "done")
 
-    def __init__(self, request: HttpRequest, status: int, probe: RequestProbe):
+    def __init__(
+        self, request: HttpRequest, status: int, probe: RequestProbe, n_plus_one: int
+    ) -> None:
         self.request = request
         self.status = status
         self.probe = probe
+        self.n_plus_one = n_plus_one
         self.done = False
 
     def __call__(self) -> None:
@@ -45,6 +48,7 @@ class _Finish:
             status=self.status,
             seconds=now - self.probe.started,
             probe=self.probe,
+            n_plus_one=self.n_plus_one,
         )
 
 
@@ -102,6 +106,7 @@ class PerfdashMiddleware:
             raise MiddlewareNotUsed
         self.get_response = get_response
         self.slow_seconds = float(config["SLOW_STATEMENT_MS"]) / 1000.0
+        self.n_plus_one = int(config["N_PLUS_ONE_THRESHOLD"])
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
@@ -129,7 +134,7 @@ class PerfdashMiddleware:
     def _complete(
         self, request: HttpRequest, response: HttpResponseBase, probe: RequestProbe
     ) -> HttpResponseBase:
-        finish = _Finish(request, response.status_code, probe)
+        finish = _Finish(request, response.status_code, probe, self.n_plus_one)
         if response.streaming:
             streaming = cast(StreamingHttpResponse, response)
             stream_class = _AsyncStream if streaming.is_async else _SyncStream

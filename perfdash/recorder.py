@@ -1,12 +1,18 @@
 """The per-process accumulator and its background flusher.
 
-The middleware hands each finished request to :func:`record`, which only
-appends to a deque. A daemon thread wakes every ``PERFDASH['FLUSH_SECONDS']``,
-folds the pending requests into per-minute deltas (counts and DDSketches per
-route, method and status class), samples CPU, memory and the psycopg pool,
-and adds it all to this process's rows. Nothing is written inside a request.
-A final flush runs at exit (``atexit``, and gunicorn's ``worker_exit`` hook
-in ``chatbot/gunicorn.conf.py``), so a recycled worker loses nothing.
+The middleware hands each finished request to :func:`record`, which adds it
+at once to this process's accumulator, keyed (minute, route, method, status
+class): counters, plus the request's times appended to plain lists of floats
+(a list append, not a sketch insertion, on the request path), plus
+slow-statement and N+1 sightings. Nothing of the request object stays alive.
+
+A daemon thread wakes every ``PERFDASH['FLUSH_SECONDS']``, turns the lists
+into DDSketches (bucket keys counted in one pass, see
+:func:`perfdash.sketches.add_many`), samples CPU, memory and the psycopg
+pool, and adds it all to this process's rows. Nothing is written inside a
+request. A final flush runs at exit (``atexit``, and gunicorn's
+``worker_exit`` hook in ``chatbot/gunicorn.conf.py``), so a recycled worker
+loses nothing.
 """
 
 import atexit
@@ -14,7 +20,6 @@ import logging
 import os
 import threading
 import time
-from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,22 +27,65 @@ import psutil
 from django.conf import settings
 from django.db import connections, transaction
 
-from perfdash import services
+from perfdash import services, sketches
 from perfdash.normalize import normalize_sql
 from perfdash.probes import RequestProbe
 from perfdash.services import FingerprintDelta, FingerprintKey, StatDelta, StatKey
 
 logger = logging.getLogger(__name__)
 
-# (finished at, route, method, status code, total seconds, probe)
-Finished = tuple[float, str, str, int, float, RequestProbe]
-
-_pending: deque[Finished] = deque()
-# While the database is unreachable, requests wait in memory up to this many;
-# beyond it the oldest are dropped (and logged) so memory stays bounded.
-MAX_PENDING = 200_000
-_flush_lock = threading.Lock()
+_lock = threading.Lock()  # guards _accumulator
+_flush_lock = threading.Lock()  # one flush at a time
+# "stats": key -> _Raw since the last flush; "carried": key -> StatDelta of
+# flushes that failed, written with the next one.
+_accumulator: dict[str, Any] = {
+    "stats": {},
+    "carried": {},
+    "fingerprints": {},
+    "requests": 0,
+}
 _state: dict[str, Any] = {"thread": None, "process": None}
+
+
+class _Raw:
+    """One key's counters and raw times since the last flush."""
+
+    __slots__ = ("counts", "times")
+
+    SKETCHES = ("total", "app", "upstream", "first_token", "db", "statement")
+
+    def __init__(self) -> None:
+        # Sketches stay empty until delta(): only the counters move here.
+        self.counts = StatDelta()
+        self.times: dict[str, list[float]] = {name: [] for name in self.SKETCHES}
+
+    def add(self, seconds: float, probe: RequestProbe) -> None:
+        """Add one request's figures."""
+        counts, times = self.counts, self.times
+        upstream = probe.upstream_seconds
+        counts.requests += 1
+        counts.total_seconds += seconds
+        times["total"].append(seconds)
+        times["app"].append(max(seconds - upstream, 0.0))
+        if probe.upstream_calls:
+            counts.upstream_requests += 1
+            counts.upstream_seconds += upstream
+            times["upstream"].append(upstream)
+        if probe.upstream_first_token_seconds is not None:
+            times["first_token"].append(probe.upstream_first_token_seconds)
+        counts.db_statements += probe.db_statements
+        counts.db_seconds += probe.db_seconds
+        times["db"].append(probe.db_seconds)
+        times["statement"].extend(probe.statement_seconds)
+        counts.cache_hits += probe.cache_hits
+        counts.cache_misses += probe.cache_misses
+        counts.cache_seconds += probe.cache_seconds
+
+    def delta(self) -> StatDelta:
+        """Return the counters and sketches to write (built off the request path)."""
+        for name, values in self.times.items():
+            sketches.add_many(getattr(self.counts, f"{name}_sketch"), values)
+        return self.counts
 
 
 def record(
@@ -48,21 +96,105 @@ def record(
     status: int,
     seconds: float,
     probe: RequestProbe,
+    n_plus_one: int = 5,
 ) -> None:
-    """Queue one finished request for the next flush (cheap: one append)."""
-    _pending.append((finished_at, route, method, status, seconds, probe))
+    """Add one finished request to this process's accumulator (memory only)."""
+    minute = finished_at - finished_at % 60
+    with _lock:
+        stats = _accumulator["stats"]
+        key = (minute, route, method, status // 100)
+        raw = stats.get(key)
+        if raw is None:
+            raw = stats[key] = _Raw()
+        raw.add(seconds, probe)
+        if probe.slow_statements or probe.db_statements >= n_plus_one:
+            _see_statements(
+                _accumulator["fingerprints"], probe, route, finished_at, n_plus_one
+            )
+        _accumulator["requests"] += 1
     if _state["thread"] is None:
         _start_flusher()
 
 
+def _see_statements(
+    fingerprints: dict[Any, FingerprintDelta],
+    probe: RequestProbe,
+    route: str,
+    finished_at: float,
+    threshold: int,
+) -> None:
+    at = datetime.fromtimestamp(finished_at, tz=UTC)
+    for sql, elapsed in probe.slow_statements:
+        shape, fingerprint = services.fingerprint_of(sql)
+        _sighting(fingerprints, ("slow", route, fingerprint), shape, at).see(
+            at=at, statements=1, seconds=elapsed, longest=elapsed
+        )
+    if probe.db_statements < threshold:
+        return
+    shapes: dict[str, list[float]] = {}
+    for sql, (count, seconds) in probe.statements.items():
+        entry = shapes.setdefault(normalize_sql(sql), [0, 0.0])
+        entry[0] += count
+        entry[1] += seconds
+    for shape, (count, seconds) in shapes.items():
+        if count >= threshold:
+            _shape, fingerprint = services.fingerprint_of(shape)
+            key = ("n_plus_one", route, fingerprint)
+            _sighting(fingerprints, key, shape, at).see(
+                at=at, statements=int(count), seconds=seconds, longest=seconds
+            )
+
+
+def _sighting(
+    fingerprints: dict[Any, FingerprintDelta], key: Any, shape: str, at: datetime
+) -> FingerprintDelta:
+    delta = fingerprints.get(key)
+    if delta is None:
+        delta = fingerprints[key] = FingerprintDelta(
+            sql=shape, first_seen=at, last_seen=at
+        )
+    return delta
+
+
 def pending() -> int:
     """Return how many finished requests wait for a flush."""
-    return len(_pending)
+    return int(_accumulator["requests"])
 
 
 def discard() -> None:
-    """Drop the requests waiting for a flush (tests reset between cases)."""
-    _pending.clear()
+    """Drop what waits for a flush (tests reset between cases)."""
+    with _lock:
+        _take()
+
+
+def _take() -> tuple[
+    dict[Any, _Raw], dict[Any, StatDelta], dict[Any, FingerprintDelta], int
+]:
+    taken = (
+        _accumulator["stats"],
+        _accumulator["carried"],
+        _accumulator["fingerprints"],
+        _accumulator["requests"],
+    )
+    _accumulator.update(stats={}, carried={}, fingerprints={}, requests=0)
+    return taken
+
+
+def _put_back(
+    stats: dict[Any, StatDelta], fingerprints: dict[Any, FingerprintDelta], count: int
+) -> None:
+    """Keep deltas whose write failed for the next flush (caller locks)."""
+    carried = _accumulator["carried"]
+    for key, delta in stats.items():
+        if key in carried:
+            services.merge_stat_delta(delta, carried[key])
+        carried[key] = delta
+    seen = _accumulator["fingerprints"]
+    for key, sighting in fingerprints.items():
+        if key in seen:
+            services.merge_fingerprint_delta(sighting, seen[key])
+        seen[key] = sighting
+    _accumulator["requests"] += count
 
 
 def _start_flusher() -> None:
@@ -86,7 +218,7 @@ def _forget_flusher() -> None:
     # A forked child (gunicorn --preload) must start its own thread.
     _state["thread"] = None
     _state["process"] = None
-    _pending.clear()
+    _take()
 
 
 os.register_at_fork(after_in_child=_forget_flusher)
@@ -102,74 +234,6 @@ def _run(interval: float) -> None:
         finally:
             # Hand the thread's connection back to the pool between flushes.
             connections.close_all()
-
-
-def _fold(
-    records: list[Finished], threshold: int
-) -> tuple[dict[StatKey, StatDelta], dict[FingerprintKey, FingerprintDelta]]:
-    """Fold finished requests into per-minute deltas and fingerprint sightings."""
-    deltas: dict[StatKey, StatDelta] = {}
-    fingerprints: dict[FingerprintKey, FingerprintDelta] = {}
-    for finished_at, route, method, status, seconds, probe in records:
-        minute = datetime.fromtimestamp(finished_at - finished_at % 60, tz=UTC)
-        key = (minute, route, method, status // 100)
-        delta = deltas.get(key)
-        if delta is None:
-            delta = deltas[key] = StatDelta()
-        upstream = probe.upstream_seconds
-        delta.requests += 1
-        delta.total_seconds += seconds
-        delta.total_sketch.add(seconds)
-        delta.app_sketch.add(max(seconds - upstream, 0.0))
-        if probe.upstream_calls:
-            delta.upstream_requests += 1
-            delta.upstream_seconds += upstream
-            delta.upstream_sketch.add(upstream)
-        if probe.upstream_first_token_seconds is not None:
-            delta.first_token_sketch.add(probe.upstream_first_token_seconds)
-        delta.db_statements += probe.db_statements
-        delta.db_seconds += probe.db_seconds
-        delta.db_sketch.add(probe.db_seconds)
-        for elapsed in probe.statement_seconds:
-            delta.statement_sketch.add(elapsed)
-        delta.cache_hits += probe.cache_hits
-        delta.cache_misses += probe.cache_misses
-        delta.cache_seconds += probe.cache_seconds
-        at = datetime.fromtimestamp(finished_at, tz=UTC)
-        _see_statements(fingerprints, probe, route, at, threshold)
-    return deltas, fingerprints
-
-
-def _see_statements(
-    fingerprints: dict[FingerprintKey, FingerprintDelta],
-    probe: RequestProbe,
-    route: str,
-    at: datetime,
-    threshold: int,
-) -> None:
-    for sql, elapsed in probe.slow_statements:
-        shape, fingerprint = services.fingerprint_of(sql)
-        key = ("slow", route, fingerprint)
-        delta = fingerprints.setdefault(
-            key, FingerprintDelta(sql=shape, first_seen=at, last_seen=at)
-        )
-        delta.see(at=at, statements=1, seconds=elapsed, longest=elapsed)
-    if probe.db_statements < threshold:
-        return
-    shapes: dict[str, list[float]] = {}
-    for sql, (count, seconds) in probe.statements.items():
-        entry = shapes.setdefault(normalize_sql(sql), [0, 0.0])
-        entry[0] += count
-        entry[1] += seconds
-    for shape, (count, seconds) in shapes.items():
-        if count < threshold:
-            continue
-        _shape, fingerprint = services.fingerprint_of(shape)
-        key = ("n_plus_one", route, fingerprint)
-        delta = fingerprints.setdefault(
-            key, FingerprintDelta(sql=shape, first_seen=at, last_seen=at)
-        )
-        delta.see(at=at, statements=int(count), seconds=seconds, longest=seconds)
 
 
 def _pool_stats() -> dict[str, int] | None:
@@ -198,44 +262,44 @@ def _sample_process(host: str, pid: int) -> None:
 
 
 def flush(*, sample: bool = True) -> int:
-    """Write every pending request (and a process sample); return requests written.
+    """Write what was measured (and a process sample); return requests written.
 
     Safe from any thread; flushes never run at the same time in a process.
-    Requests whose write fails are put back for the next flush.
+    Deltas whose write fails are merged back for the next flush.
     """
     with _flush_lock:
-        records = []
-        while _pending:
-            records.append(_pending.popleft())
+        with _lock:
+            raws, stats, fingerprints, count = _take()
+        for key, raw in raws.items():
+            delta = raw.delta()
+            if key in stats:
+                services.merge_stat_delta(delta, stats[key])
+            stats[key] = delta
         host, pid = services.process_identity()
+        rows: dict[StatKey, StatDelta] = {
+            (datetime.fromtimestamp(minute, tz=UTC), *rest): delta
+            for (minute, *rest), delta in stats.items()
+        }
+        sightings: dict[FingerprintKey, FingerprintDelta] = fingerprints
         try:
-            deltas, fingerprints = _fold(
-                records, int(settings.PERFDASH["N_PLUS_ONE_THRESHOLD"])
-            )
             # One transaction: a failed flush is retried whole, never twice.
             with transaction.atomic():
-                services.write_minute_deltas(deltas=deltas, host=host, pid=pid)
-                services.write_fingerprint_deltas(
-                    deltas=fingerprints, host=host, pid=pid
-                )
+                services.write_minute_deltas(deltas=rows, host=host, pid=pid)
+                services.write_fingerprint_deltas(deltas=sightings, host=host, pid=pid)
         except Exception:
-            _pending.extendleft(reversed(records))
-            excess = len(_pending) - MAX_PENDING
-            if excess > 0:
-                for _ in range(excess):
-                    _pending.popleft()
-                logger.warning("perfdash dropped %d unflushed requests", excess)
+            with _lock:
+                _put_back(stats, fingerprints, count)
             raise
         if sample:
             _sample_process(host, pid)
-        if records:
-            logger.debug("perfdash flushed %d requests", len(records))
-        return len(records)
+        if count:
+            logger.debug("perfdash flushed %d requests", count)
+        return int(count)
 
 
 def flush_at_exit() -> None:
     """Flush what is pending when a process stops (gunicorn ``worker_exit``)."""
-    if _state["thread"] is None and not _pending:
+    if _state["thread"] is None and not pending():
         return  # never served a request: nothing to write
     try:
         flush()

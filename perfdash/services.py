@@ -110,6 +110,27 @@ class FingerprintDelta:
         self.last_seen = max(self.last_seen, at)
 
 
+def merge_stat_delta(into: StatDelta, other: StatDelta) -> None:
+    """Add ``other``'s counts and sketches to ``into``."""
+    for name in RequestStatBase.SUM_FIELDS:
+        setattr(into, name, getattr(into, name) + getattr(other, name))
+    for name in RequestStatBase.SKETCH_FIELDS:
+        sketch = getattr(other, name)
+        if sketch.count:
+            getattr(into, name).merge(sketch)
+
+
+def merge_fingerprint_delta(into: FingerprintDelta, other: FingerprintDelta) -> None:
+    """Add ``other``'s sightings to ``into``."""
+    into.occurrences += other.occurrences
+    into.statements += other.statements
+    into.total_seconds += other.total_seconds
+    into.max_seconds = max(into.max_seconds, other.max_seconds)
+    into.max_repeats = max(into.max_repeats, other.max_repeats)
+    into.first_seen = min(into.first_seen, other.first_seen)
+    into.last_seen = max(into.last_seen, other.last_seen)
+
+
 def fingerprint_of(sql: str) -> tuple[str, str]:
     """Return (normalized statement, its SHA-1 fingerprint)."""
     shape = normalize_sql(sql)

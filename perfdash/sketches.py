@@ -26,6 +26,41 @@ def new_sketch(values: Iterable[float] = ()) -> DDSketch:
     return sketch
 
 
+def add_many(sketch: DDSketch, values: Sequence[float]) -> None:
+    """Add values to a sketch; the same buckets as ``sketch.add`` for each value.
+
+    Counts the library's bucket keys first and adds each bucket once, which
+    is several times cheaper than one ``add`` per value for a flush's worth
+    of request times.
+    """
+    if not values:
+        return
+    mapping = sketch._mapping
+    key, smallest = mapping.key, mapping.min_possible
+    counts: dict[int, int] = {}
+    zero = 0
+    for value in values:
+        if value > smallest:
+            index = key(value)
+            counts[index] = counts.get(index, 0) + 1
+        elif value < -smallest:
+            sketch.add(value)  # never a duration; keep the library's path
+        else:
+            zero += 1
+    store = sketch._store
+    for index, count in counts.items():
+        store.add(index, count)
+    added = sum(counts.values()) + zero
+    sketch._zero_count += zero
+    sketch._count += added
+    sketch._sum += sum(v for v in values if v >= -smallest)
+    low, high = min(values), max(values)
+    if low < sketch._min:
+        sketch._min = low
+    if high > sketch._max:
+        sketch._max = high
+
+
 def _number(value: float) -> float | int:
     return int(value) if float(value).is_integer() else value
 

@@ -94,3 +94,17 @@ def test_merging_into_stored_text_equals_merging_sketches(latencies):
     union = sketches.new_sketch(first + second)
     assert sketches.bins(sketches.loads(text)) == sketches.bins(union)
     assert sketches.loads(text).count == 1200
+
+
+def test_add_many_fills_the_same_buckets_as_add(latencies):
+    one_by_one = sketches.new_sketch(latencies[:5000] + [0.0, 0.0])
+    batched = sketches.new_sketch()
+
+    sketches.add_many(batched, latencies[:2000])
+    sketches.add_many(batched, latencies[2000:5000] + [0.0, 0.0])
+
+    assert sketches.bins(batched) == sketches.bins(one_by_one)
+    assert batched.count == one_by_one.count == 5002
+    assert batched._zero_count == 2
+    assert (batched._min, batched._max) == (one_by_one._min, one_by_one._max)
+    assert batched.sum == pytest.approx(one_by_one.sum)  # summed in another order

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "conversations",
     "perfdash",
+    "perfdash.loadtests",
     "perfdash.alerts",
 ]
 
@@ -270,6 +271,19 @@ if PERFDASH["SILK_ENABLED"]:
     # Never collect inside a request; Celery runs perfdash.collect_silk_garbage.
     SILKY_MAX_RECORDED_REQUESTS_CHECK_PERCENT = 0
     LOGIN_URL = "admin:login"
+
+# --- load tests and the pre-deployment checklist ---------------------------
+
+LOADTESTS = {
+    # Processes that each hold a DB pool: web workers (gunicorn reads the same
+    # variable) plus Celery workers and beat; perfcheck sizes pools with it.
+    "WEB_PROCESSES": env.int("WEB_CONCURRENCY", default=1),
+    "WORKER_PROCESSES": env.int("CELERY_PROCESSES", default=2),
+    # Resident memory one web process may use, in MiB (perfcheck, compare_modes).
+    "PROCESS_MEMORY_LIMIT_MB": env.float("PROCESS_MEMORY_LIMIT_MB", default=512.0),
+    "CACHE_HIT_RATIO_MIN": env.float("PERFCHECK_CACHE_HIT_RATIO_MIN", default=0.7),
+    "ERROR_RATE_MAX": env.float("PERFCHECK_ERROR_RATE_MAX", default=0.01),
+}
 
 # --- celery ---------------------------------------------------------------
 

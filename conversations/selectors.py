@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Q
 
+from . import history
 from .backends import ChatMessage
 from .errors import ConversationNotFound
 from .models import Conversation, Message
@@ -54,6 +55,13 @@ def context_window(
     truncated = last_seq > limit
     if last_seq == 0 or limit == 0:
         return [], truncated
+
+    # The comparison-only stateful mode (history.py) answers from memory.
+    kept = history.recall(
+        owner_id=owner_id, conversation_id=conversation_id, last_seq=last_seq
+    )
+    if kept is not None:
+        return kept, truncated
 
     key = window_key(
         owner_id=owner_id, conversation_id=conversation_id, last_seq=last_seq

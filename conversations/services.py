@@ -28,6 +28,7 @@ from .errors import (
     IdempotencyKeyReused,
     MessageTooLong,
 )
+from .history import keep as keep_in_memory
 from .models import Conversation, IdempotentTurn, Message
 
 logger = logging.getLogger(__name__)
@@ -134,15 +135,23 @@ def _turn(
     limit = selectors.context_limit()
     if limit:
         assistant: ChatMessage = {"role": "assistant", "content": reply.content}
-        cache.set(
-            selectors.window_key(
-                owner_id=owner_id,
-                conversation_id=claim.conversation_id,
-                last_seq=claim.last_seq + 2,
-            ),
-            [*window, assistant][-limit:],
-            settings.CHAT["HISTORY_CACHE_SECONDS"],
-        )
+        new_window = [*window, assistant][-limit:]
+        # The stateful mode (comparison only) keeps it in process memory.
+        if not keep_in_memory(
+            owner_id=owner_id,
+            conversation_id=claim.conversation_id,
+            last_seq=claim.last_seq + 2,
+            window=new_window,
+        ):
+            cache.set(
+                selectors.window_key(
+                    owner_id=owner_id,
+                    conversation_id=claim.conversation_id,
+                    last_seq=claim.last_seq + 2,
+                ),
+                new_window,
+                settings.CHAT["HISTORY_CACHE_SECONDS"],
+            )
     return body
 
 

@@ -481,7 +481,7 @@ class Gunicorn(Process):
     def answers(self) -> bool:
         """Return whether the server answers HTTP at all (any status counts)."""
         try:
-            urllib.request.urlopen(f"{self.url}/api/schema/", timeout=2).close()
+            urllib.request.urlopen(f"{self.url}/api/ping", timeout=2).close()
         except urllib.error.HTTPError:
             return True
         except OSError:

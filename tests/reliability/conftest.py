@@ -77,6 +77,24 @@ def sign_up(base_url: str, username: str | None = None) -> ApiUser:
     return ApiUser(base_url, made.json()["id"], name, token.json()["access"])
 
 
+def staff_session(base_url: str, username: str, password: str) -> httpx.Client:
+    """Log into the admin over HTTP (CSRF and session cookie); return the client."""
+    http = httpx.Client(base_url=base_url, timeout=30, follow_redirects=True)
+    http.get("/admin/login/")
+    login = http.post(
+        "/admin/login/?next=/admin/",
+        data={
+            "username": username,
+            "password": password,
+            "csrfmiddlewaretoken": http.cookies["csrftoken"],
+            "next": "/admin/",
+        },
+        headers={"Referer": f"{base_url}/admin/login/"},
+    )
+    assert login.status_code == 200 and "sessionid" in http.cookies, login.text[:300]
+    return http
+
+
 def assert_history(messages: list[dict[str, Any]], turns: int) -> None:
     """Assert a conversation holds exactly ``turns`` whole turns, in order."""
     assert [m["seq"] for m in messages] == list(range(1, 2 * turns + 1))

@@ -16,7 +16,7 @@ from aiosmtpd.controller import Controller
 
 from tests import servers
 from tests.alerts.conftest import Inbox
-from tests.reliability.conftest import sign_up
+from tests.reliability.conftest import sign_up, staff_session
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
@@ -66,6 +66,9 @@ def alert_env(stack_env, inbox, redis) -> dict[str, str]:
         ALERTS_TICK_SECONDS="2",
         ALERTS_LATE_AFTER_SECONDS="6",
         PERFDASH_FLUSH_SECONDS="1",
+        # The admin is read over plain loopback HTTP here.
+        SESSION_COOKIE_SECURE="false",
+        CSRF_COOKIE_SECURE="false",
     )
     servers.manage(env, "shell", "-c", SETUP_RULE)
     return env
@@ -97,6 +100,20 @@ def _email_then_more_ticks(box: Inbox, database_url: str, *, ticks: int) -> None
         timeout=60,
         what=f"{ticks} more evaluations",
     )
+
+
+LATE_TEXT = "The evaluator is late"
+
+
+def _dashboard_says_late(web_url: str) -> bool:
+    """Return whether the admin's performance dashboard warns of a late evaluator."""
+    admin = staff_session(web_url, "ops", "x-Long-pass-123")
+    try:
+        page = admin.get("/admin/performance/")
+    finally:
+        admin.close()
+    assert page.status_code == 200, page.text[:300]
+    return LATE_TEXT in page.text
 
 
 def _slow_traffic(web_url: str, fake_model: Any) -> None:
@@ -147,18 +164,23 @@ def test_worker_down_makes_alerts_late_not_lost(
                 what="a first evaluation",
             )
             assert not _evaluator_late(alert_env)
+            assert not _dashboard_says_late(web.url)
         # Worker down: traffic breaches the rule, but nobody evaluates it.
         _slow_traffic(web.url, fake_model)
         servers.wait_until(
             lambda: _evaluator_late(alert_env), timeout=30, interval=1, what="late"
         )
         emails_while_down = len(box.messages)
+        late_on_dashboard = _dashboard_says_late(web.url)
 
         with servers.celery_worker(alert_env, name="worker-2"):
             _email_then_more_ticks(box, database_url, ticks=3)
             late_after_recovery = _evaluator_late(alert_env)
+            late_on_dashboard_after = _dashboard_says_late(web.url)
 
     assert emails_while_down == 0
     assert len(box.messages) == 1  # late, not lost, and not doubled
     assert str(box.messages[0]["Subject"]).startswith("[WARNING] FIRING: slow model")
     assert late_after_recovery is False
+    assert late_on_dashboard is True  # the page an admin opens says so
+    assert late_on_dashboard_after is False

@@ -361,9 +361,9 @@ def counts(path: str, body: bytes, bearer: str) -> tuple[int, int]:
         Client(HTTP_HOST="127.0.0.1").post(
             path, body, content_type="application/json", **headers
         )
-        (delta,) = recorder._accumulator["stats"].values()
+        (raw,) = recorder._accumulator["stats"].values()
         recorder.discard()
-    return delta.db_statements, delta.cache_hits + delta.cache_misses
+    return raw.counts.db_statements, raw.counts.cache_hits + raw.counts.cache_misses
 
 
 def main() -> None:

@@ -8,7 +8,8 @@ and Django's 404/500 handlers answer in the same shape.
 import logging
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from psycopg_pool import PoolTimeout
@@ -38,6 +39,20 @@ class ApiError(exceptions.APIException):
         self.error_code = code or self.default_code
         if retry_after is not None:
             self.retry_after = retry_after
+
+
+class PayloadTooLarge(ApiError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+    default_detail = "The request body is too large."
+
+
+def payload_too_large_message() -> str:
+    """Return the 413 message, naming the limit Django enforces."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if limit is None:
+        return str(PayloadTooLarge.default_detail)
+    return f"The request body is larger than {limit} bytes."
 
 
 class ServiceUnavailable(ApiError):
@@ -101,6 +116,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
                 "The database is unavailable; retry shortly.",
                 code="database_unavailable",
             )
+    elif isinstance(exc, RequestDataTooBig):
+        # Django refuses to read a body over DATA_UPLOAD_MAX_MEMORY_SIZE.
+        exc = PayloadTooLarge(payload_too_large_message())
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -161,6 +179,11 @@ def json_500(request: HttpRequest) -> JsonResponse:
 
 def json_400(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     """Answer a request Django refused before any view in the one error shape."""
+    if isinstance(exception, RequestDataTooBig):
+        return JsonResponse(
+            error_body(PayloadTooLarge.default_code, payload_too_large_message()),
+            status=PayloadTooLarge.status_code,
+        )
     return JsonResponse(
         error_body("bad_request", "The request could not be processed."),
         status=status.HTTP_400_BAD_REQUEST,

@@ -70,3 +70,47 @@ class ApiHeadersMiddleware:
             "Database unavailable on %s: %s", request.path, type(exception).__name__
         )
         return database_unavailable()
+
+
+# The code and message for an error Django answered itself, before or around
+# any DRF view (unknown URL, a plain view's 405, a crash in a middleware).
+_STATUS_ERRORS = {
+    400: ("bad_request", "The request could not be processed."),
+    403: ("forbidden", "You do not have permission for this action."),
+    404: ("not_found", "No such endpoint."),
+    405: ("method_not_allowed", "This method is not allowed on this endpoint."),
+    413: ("payload_too_large", "The request body is too large."),
+    500: ("internal_error", "An unexpected error occurred."),
+}
+# Headers of the original answer a client still needs.
+_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
+
+class ApiJsonErrorsMiddleware:
+    """Answer every API error in the one JSON shape, whatever DEBUG says.
+
+    With DEBUG on, Django answers an unknown URL or an unhandled exception
+    with its HTML debug page instead of the handler404/handler500 views, and
+    plain Django views answer 405 with an empty HTML body. API clients parse
+    JSON, so under /api/ any error that is not JSON already is rewritten. It
+    sits outside CommonMiddleware so it also sees that middleware's answers.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code < 400 or not request.path.startswith(API_PREFIX):
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        fallback = _STATUS_ERRORS[500 if response.status_code >= 500 else 400]
+        code, message = _STATUS_ERRORS.get(response.status_code, fallback)
+        rewritten = JsonResponse(
+            error_body(code, message), status=response.status_code
+        )
+        for header in _KEPT_HEADERS:
+            if header in response:
+                rewritten[header] = response[header]
+        return rewritten

@@ -12,6 +12,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from chatbot.rates import parse_rate
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -32,8 +34,10 @@ if not DEBUG and (SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 32):
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-# Absolute links in emails (alerts) are built from this.
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Absolute links in emails (alerts) are built from this; by default the
+# address `make run` serves on (PORT, as the Makefile and Procfile read it).
+PORT = env.int("PORT", default=8000)
+SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{PORT}")
 
 INSTALLED_APPS = [
     # Django's admin, whose site also serves the perfdash dashboard pages.
@@ -190,11 +194,12 @@ SIMPLE_JWT = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTStatelessUserAuthentication",
+        # simplejwt's stateless class, telling an expired token apart.
+        "chatbot.auth.StatelessJWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["chatbot.parsers.SafeJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "chatbot.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -205,6 +210,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Stateless chat API with its own performance dashboard.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Routes that answer with and without the slash are documented once.
+    "PREPROCESSING_HOOKS": ["chatbot.routing.drop_slashless_twins"],
 }
 
 # --- chat -----------------------------------------------------------------
@@ -224,11 +231,27 @@ CHAT = {
     "HISTORY_MODE": env.str("CHAT_HISTORY_MODE", default="stateless"),
 }
 
+# Choices that cannot work are refused at start, like a missing SECRET_KEY,
+# rather than failing every chat turn later.
+CHAT_BACKENDS = ("local", "openai")
+CHAT_HISTORY_MODES = ("stateless", "stateful")
+for _variable, _value, _allowed in (
+    ("CHAT_BACKEND", CHAT["BACKEND"], CHAT_BACKENDS),
+    ("CHAT_HISTORY_MODE", CHAT["HISTORY_MODE"], CHAT_HISTORY_MODES),
+):
+    if _value not in _allowed:
+        raise ImproperlyConfigured(
+            f"{_variable}={_value!r} is not supported; use one of: "
+            f"{', '.join(_allowed)}."
+        )
+
 # --- perfdash -------------------------------------------------------------
 
 PERFDASH = {
     "ENABLED": env.bool("PERFDASH_ENABLED", default=True),
     "FLUSH_SECONDS": env.float("PERFDASH_FLUSH_SECONDS", default=5.0),
+    # The dashboard reloads itself this often (twice as slowly past 1 h).
+    "REFRESH_SECONDS": env.int("PERFDASH_REFRESH_SECONDS", default=30),
     "SLOW_STATEMENT_MS": env.float("PERFDASH_SLOW_STATEMENT_MS", default=50.0),
     "N_PLUS_ONE_THRESHOLD": env.int("PERFDASH_N_PLUS_ONE_THRESHOLD", default=5),
     "RETENTION_MINUTE_DAYS": env.int("PERFDASH_RETENTION_MINUTE_DAYS", default=7),
@@ -401,10 +424,24 @@ THROTTLE_RATES = {
     "token_ip": env.str("THROTTLE_TOKEN_IP_RATE", default="60/min"),
     "token_user": env.str("THROTTLE_TOKEN_USER_RATE", default="10/min"),
 }
+for _scope, _rate in THROTTLE_RATES.items():
+    try:
+        parse_rate(_rate)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            f"THROTTLE_{_scope.upper()}_RATE: {_exc}"
+        ) from None
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = ["chatbot.throttling.UserRateThrottle"]
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.common.CommonMiddleware"),
     "chatbot.middleware.ApiHeadersMiddleware",
+)
+# Every /api/ error in the one JSON shape, also with DEBUG on; inside
+# ApiHeadersMiddleware (which adds its headers to the rewritten answer) and
+# outside CommonMiddleware (whose APPEND_SLASH answers it rewrites too).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.common.CommonMiddleware"),
+    "chatbot.middleware.ApiJsonErrorsMiddleware",
 )
 if _db["ENGINE"] == "django.db.backends.postgresql":
     # With the pool, Django turns this into psycopg_pool's check on checkout

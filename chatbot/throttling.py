@@ -22,14 +22,14 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle
 
+from chatbot.rates import parse_rate
+
 if TYPE_CHECKING:
     # Not at run time: DRF imports this module while defining APIView.
     from rest_framework.request import Request
     from rest_framework.views import APIView
 
 logger = logging.getLogger(__name__)
-
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,14 +39,6 @@ class RateLimit:
     limit: int
     remaining: int
     reset_seconds: int
-
-
-def parse_rate(rate: str | None) -> tuple[int, int] | None:
-    """Return ``(requests, seconds)`` for a rate like ``"30/min"``; None for none."""
-    if not rate or rate.lower() == "none":
-        return None
-    count, period = rate.split("/")
-    return int(count), _PERIODS[period.strip()[0].lower()]
 
 
 def count_in_window(key: str, *, seconds: int) -> int | None:

@@ -9,7 +9,7 @@ conversations and ``seq`` for messages, and are opaque to clients.
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
@@ -24,9 +24,20 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 
 
+# Cursors this module writes are well under this; longer ones are not ours.
+MAX_CURSOR_CHARS = 200
+# Ids and sequence numbers are PostgreSQL bigints.
+MAX_POSITION = 2**63 - 1
+
+
 class InvalidCursor(ApiError):
     default_code = "invalid_cursor"
-    default_detail = "The cursor or page size is not valid; start from the first page."
+    default_detail = "The cursor is not valid; start from the first page."
+
+
+class InvalidPageSize(ApiError):
+    default_code = "invalid_page_size"
+    default_detail = f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}."
 
 
 def page_size(request: Request) -> int:
@@ -34,8 +45,8 @@ def page_size(request: Request) -> int:
     raw = request.query_params.get(SIZE_PARAM)
     if raw is None:
         return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-        raise InvalidCursor(f"page_size must be between 1 and {MAX_PAGE_SIZE}.")
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise InvalidPageSize()
     return int(raw)
 
 
@@ -43,11 +54,21 @@ def _decode(request: Request) -> dict[str, Any] | None:
     raw = request.query_params.get(CURSOR_PARAM)
     if raw is None:
         return None
+    if len(raw) > MAX_CURSOR_CHARS:
+        raise InvalidCursor()
     try:
         value = json.loads(base64.urlsafe_b64decode(raw.encode("ascii")))
-    except (ValueError, UnicodeEncodeError, binascii.Error) as exc:
+    except (ValueError, UnicodeEncodeError, binascii.Error, RecursionError) as exc:
         raise InvalidCursor() from exc
     if not isinstance(value, dict):
+        raise InvalidCursor()
+    return value
+
+
+def _position_int(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidCursor()
+    if not 0 <= value <= MAX_POSITION:
         raise InvalidCursor()
     return value
 
@@ -62,10 +83,7 @@ def seq_position(request: Request) -> int:
     value = _decode(request)
     if value is None:
         return 0
-    seq = value.get("s")
-    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
-        raise InvalidCursor()
-    return seq
+    return _position_int(value.get("s"))
 
 
 def updated_position(request: Request) -> tuple[datetime, int] | None:
@@ -73,11 +91,20 @@ def updated_position(request: Request) -> tuple[datetime, int] | None:
     value = _decode(request)
     if value is None:
         return None
-    pk = value.get("i")
+    pk = _position_int(value.get("i"))
     raw_time = value.get("u")
-    stamp = parse_datetime(raw_time) if isinstance(raw_time, str) else None
-    if stamp is None or not isinstance(pk, int) or isinstance(pk, bool):
+    if not isinstance(raw_time, str):
         raise InvalidCursor()
+    try:
+        # Well-formed but impossible dates ("2026-02-30") and offsets
+        # ("+99:00") raise ValueError; a date at the edge of the calendar can
+        # overflow on the way to UTC.
+        stamp = parse_datetime(raw_time)
+        if stamp is None or stamp.tzinfo is None:
+            raise InvalidCursor()
+        stamp = stamp.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidCursor() from exc
     return stamp, pk
 
 

@@ -1,5 +1,6 @@
 """Request validation and the documented shapes of the chat API."""
 
+import unicodedata
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -81,8 +82,20 @@ class ConversationSerializer(serializers.Serializer):
     message_count = serializers.IntegerField(source="last_seq")
 
 
+# Unicode categories a one-line title may not hold: control characters
+# (NUL, tabs, newlines, escapes) and the line and paragraph separators.
+TITLE_BREAKING = frozenset({"Cc", "Zl", "Zp"})
+
+
 class ConversationRenameSerializer(serializers.Serializer):
     title = StrictCharField(max_length=200)
+
+    def validate_title(self, value: str) -> str:
+        if any(unicodedata.category(ch) in TITLE_BREAKING for ch in value):
+            raise serializers.ValidationError(
+                "A title is one line of text, without control characters."
+            )
+        return value
 
 
 def page_serializer(item: type[serializers.Serializer], name: str) -> Any:

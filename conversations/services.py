@@ -3,8 +3,8 @@
 import hashlib
 import json
 import logging
-import math
 import time
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +30,7 @@ from .errors import (
 )
 from .history import keep as keep_in_memory
 from .models import Conversation, IdempotentTurn, Message
+from .serializers import TITLE_BREAKING
 
 logger = logging.getLogger(__name__)
 
@@ -161,13 +162,56 @@ def _claim(*, owner_id: int, conversation_id: int | None, message: str) -> _Clai
     until = now + timedelta(seconds=settings.CHAT["TURN_CLAIM_SECONDS"])
 
     if conversation_id is None:
-        title = " ".join(message.split())[:TITLE_CHARS]
+        title = _title_from(message)
         conversation = Conversation.objects.create(
             owner_id=owner_id, title=title, busy_until=until
         )
         return _Claim(conversation.pk, 0, title, until, is_new=True)
 
-    # One statement takes the claim, checks the owner and reads the version.
+    row = _claim_update(
+        owner_id=owner_id, conversation_id=conversation_id, until=until, now=now
+    )
+    if row is None:
+        # The UPDATE missed: no such conversation, or another turn held it.
+        # That turn may have finished since, and a free conversation reads
+        # busy_until NULL like a missing one would, so ask for the row itself.
+        state = (
+            Conversation.objects.filter(id=conversation_id, owner_id=owner_id)
+            .values_list("id", "busy_until")
+            .first()
+        )
+        if state is None:
+            raise ConversationNotFound()
+        busy_until = state[1]
+        if busy_until is None or busy_until < timezone.now():
+            # Freed in between: one more try, then it is a fair 409.
+            row = _claim_update(
+                owner_id=owner_id,
+                conversation_id=conversation_id,
+                until=until,
+                now=timezone.now(),
+            )
+    if row is None:
+        # Turns take milliseconds to seconds: a client should retry soon, not
+        # wait out the claim (which only bounds a crashed worker's hold).
+        raise ConversationBusy()
+    return _Claim(conversation_id, row[0], row[1], until, is_new=False)
+
+
+def _title_from(message: str) -> str:
+    """Return a conversation title made from its first message."""
+    # One line: control characters and whitespace runs become one space, as
+    # a renamed title may not hold them either (serializers.TITLE_BREAKING).
+    text = "".join(
+        " " if unicodedata.category(ch) in TITLE_BREAKING else ch for ch in message
+    )
+    return " ".join(text.split())[:TITLE_CHARS]
+
+
+def _claim_update(
+    *, owner_id: int, conversation_id: int, until: datetime, now: datetime
+) -> tuple[int, str] | None:
+    """Take a free or expired claim in one statement; return (last_seq, title)."""
     table = Conversation._meta.db_table
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
@@ -179,18 +223,7 @@ def _claim(*, owner_id: int, conversation_id: int | None, message: str) -> _Clai
             [adapt(until), conversation_id, owner_id, adapt(now)],
         )
         row = cursor.fetchone()
-    if row is not None:
-        return _Claim(conversation_id, row[0], row[1], until, is_new=False)
-
-    busy_until = (
-        Conversation.objects.filter(id=conversation_id, owner_id=owner_id)
-        .values_list("busy_until", flat=True)
-        .first()
-    )
-    if busy_until is None:
-        raise ConversationNotFound()
-    wait = math.ceil((busy_until - now).total_seconds())
-    raise ConversationBusy(retry_after=max(1, min(wait, 30)))
+    return None if row is None else (row[0], row[1])
 
 
 def _release_connection() -> None:

@@ -1,4 +1,9 @@
-"""API URLs: tokens, registration and the per-user chat endpoints."""
+"""API URLs: tokens, registration and the per-user chat endpoints.
+
+The token and registration routes answer with or without their trailing
+slash (``chatbot.routing``). The per-user routes have none, and APPEND_SLASH
+never redirects a URL that already matches a route.
+"""
 
 from django.urls import path
 from rest_framework_simplejwt.views import (
@@ -8,24 +13,27 @@ from rest_framework_simplejwt.views import (
     TokenVerifyView,
 )
 
+from chatbot.routing import slash_optional
 from chatbot.throttling import TOKEN_THROTTLES
 
 from . import api
 
 urlpatterns = [
-    path(
+    *slash_optional(
         "token/",
         TokenObtainPairView.as_view(throttle_classes=TOKEN_THROTTLES),
         name="token_obtain_pair",
     ),
-    path(
+    *slash_optional(
         "token/refresh/",
         TokenRefreshView.as_view(throttle_classes=TOKEN_THROTTLES[:1]),
         name="token_refresh",
     ),
-    path("token/verify/", TokenVerifyView.as_view(), name="token_verify"),
-    path("token/blacklist/", TokenBlacklistView.as_view(), name="token_blacklist"),
-    path("register/", api.RegisterView.as_view(), name="register"),
+    *slash_optional("token/verify/", TokenVerifyView.as_view(), name="token_verify"),
+    *slash_optional(
+        "token/blacklist/", TokenBlacklistView.as_view(), name="token_blacklist"
+    ),
+    *slash_optional("register/", api.RegisterView.as_view(), name="register"),
     path("ping", api.ping, name="ping"),
     path("<int:user_id>/chat", api.ChatView.as_view(), name="chat"),
     path(

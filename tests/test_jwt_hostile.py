@@ -23,6 +23,8 @@ AUTH_CODES = {
     "not_authenticated",
     "authentication_failed",
     "token_not_valid",
+    "token_expired",
+    "bad_authorization_header",
     "no_active_account",
 }
 
@@ -121,6 +123,60 @@ def test_every_hostile_authorization_header_is_401(user):
         assert response.status_code == 401, (name, response.content[:300])
         _assert_401(response)
     assert len(outcomes) >= 20
+
+
+def _expired(user: Any, **extra: Any) -> str:
+    claims = _claims(user, exp=int(time.time()) - 10, iat=1_000_000, **extra)
+    return _signed(claims)
+
+
+def test_expired_access_token_is_401_token_expired_pointing_at_refresh(user):
+    header = f"Bearer {_expired(user)}"
+    client = APIClient()
+
+    responses = [
+        client.get(f"/api/{user.pk}/conversations", HTTP_AUTHORIZATION=header),
+        client.post(
+            f"/api/{user.pk}/chat",
+            {"message": "hi"},
+            format="json",
+            HTTP_AUTHORIZATION=header,
+        ),
+    ]
+
+    for response in responses:
+        _assert_401(response)
+        error = response.json()["error"]
+        assert error["code"] == "token_expired"
+        assert "/api/token/refresh/" in error["message"]
+        assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["changed signature", "another key", "alg none", "refresh as access", "10 KB junk"],
+)
+def test_other_invalid_tokens_keep_token_not_valid(user, name):
+    header = _hostile_headers(user)[name]
+
+    url = f"/api/{user.pk}/conversations"
+    response = APIClient().get(url, HTTP_AUTHORIZATION=header)
+
+    _assert_401(response)
+    assert response.json()["error"]["code"] == "token_not_valid"
+
+
+def test_expired_token_signed_with_another_key_is_not_called_expired(user):
+    forged = _signed(
+        _claims(user, exp=int(time.time()) - 10, iat=1_000_000), key="k" * 64
+    )
+
+    response = APIClient().get(
+        f"/api/{user.pk}/conversations", HTTP_AUTHORIZATION=f"Bearer {forged}"
+    )
+
+    _assert_401(response)
+    assert response.json()["error"]["code"] == "token_not_valid"
 
 
 def test_a_good_token_still_works_alongside(user):

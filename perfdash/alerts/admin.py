@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import ngettext
 
 from perfdash.alerts import services
 from perfdash.alerts.models import (
@@ -79,7 +80,16 @@ class RuleAdmin(admin.ModelAdmin):
                 source=Silence.Source.ADMIN,
                 user_id=request.user.pk,
             )
-        self.message_user(request, f"Silenced {len(queryset)} rules for an hour.")
+        count = len(queryset)
+        self.message_user(
+            request,
+            ngettext(
+                "Silenced %(count)d rule for an hour.",
+                "Silenced %(count)d rules for an hour.",
+                count,
+            )
+            % {"count": count},
+        )
 
     def save_formset(
         self, request: HttpRequest, form: Any, formset: Any, change: bool

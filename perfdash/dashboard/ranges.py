@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from rest_framework import status
@@ -71,7 +72,8 @@ class TimeRange:
         """Return how often the page reloads itself; a custom range stands still."""
         if self.preset == "custom":
             return None
-        return 30 if self.span <= timedelta(hours=1) else 60
+        seconds = int(settings.PERFDASH["REFRESH_SECONDS"])
+        return seconds if self.span <= timedelta(hours=1) else 2 * seconds
 
     def query(self) -> dict[str, str]:
         """Return the query parameters that select this range again."""

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 from freezegun import freeze_time
@@ -72,7 +73,21 @@ def test_admin_action_silences_for_an_hour(admin_client):
     )
 
     assert response.status_code == 302
+    shown = [str(m) for m in get_messages(response.wsgi_request)]
+    assert shown == ["Silenced 1 rule for an hour."]
     silence = Silence.objects.get()
     assert silence.source == "admin"
     assert silence.created_by is not None
     assert silence.ends_at - silence.starts_at == timedelta(hours=1)
+
+
+def test_admin_action_message_counts_rules_in_the_plural(admin_client):
+    rules = list(Rule.objects.values_list("pk", flat=True)[:2])
+
+    response = admin_client.post(
+        reverse("admin:alerts_rule_changelist"),
+        {"action": "silence_for_an_hour", "_selected_action": rules},
+    )
+
+    shown = [str(m) for m in get_messages(response.wsgi_request)]
+    assert shown == ["Silenced 2 rules for an hour."]

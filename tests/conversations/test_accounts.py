@@ -87,6 +87,16 @@ def test_create_chat_user_refuses_a_weak_password(monkeypatch):
     assert not get_user_model().objects.filter(username="gina").exists()
 
 
+def test_demo_user_command_prints_the_port_it_serves_on(settings, capsys):
+    settings.PORT = 9137
+
+    call_command("create_demo_user")
+
+    out = capsys.readouterr().out
+    assert "http://127.0.0.1:9137/admin/" in out
+    assert ":8000" not in out
+
+
 def test_refresh_rotates_and_blacklist_logs_out(user):
     client = APIClient()
     pair = client.post(

@@ -5,6 +5,7 @@ test releases it, so the first turn is in flight for certain, not by timing.
 """
 
 from datetime import timedelta
+from typing import Any
 
 import psycopg
 import pytest
@@ -26,6 +27,15 @@ def _client(user):
     return client
 
 
+def _held_turn(user, fake_openai, conversation_id: int, message: str) -> InThread:
+    """Start a turn whose model call the fake server holds; return once held."""
+    turn = InThread(
+        lambda: chat(_client(user), user, f"{message} [hold]", conversation_id)
+    ).start()
+    assert fake_openai.held.wait(10), "the turn never reached the model"
+    return turn
+
+
 def test_second_concurrent_turn_is_409_and_other_conversations_go_on(user, fake_openai):
     conversation_id = chat(_client(user), user, "start").json()["conversation_id"]
     other_id = chat(_client(user), user, "elsewhere").json()["conversation_id"]
@@ -43,7 +53,8 @@ def test_second_concurrent_turn_is_409_and_other_conversations_go_on(user, fake_
     assert first_response.status_code == 200
     assert second.status_code == 409
     assert second.json()["error"]["code"] == "conversation_busy"
-    assert int(second["Retry-After"]) >= 1
+    # Turns take milliseconds to seconds: retry soon, not after the claim.
+    assert second["Retry-After"] == "1"
     assert elsewhere.status_code == 200
     contents = list(
         Message.objects.filter(conversation_id=conversation_id)
@@ -98,10 +109,7 @@ def test_backend_works_with_no_transaction_and_no_pooled_connection_held(
 
 def test_turn_that_outlived_its_claim_stores_nothing(user, fake_openai):
     conversation_id = chat(_client(user), user, "start").json()["conversation_id"]
-    slow = InThread(
-        lambda: chat(_client(user), user, "very slow [hold]", conversation_id)
-    ).start()
-    assert fake_openai.held.wait(10)
+    slow = _held_turn(user, fake_openai, conversation_id, "very slow")
     # The slow turn's claim runs out (as after a crash or a stuck model) ...
     Conversation.objects.filter(pk=conversation_id).update(
         busy_until=timezone.now() - timedelta(seconds=1)
@@ -121,3 +129,76 @@ def test_turn_that_outlived_its_claim_stores_nothing(user, fake_openai):
     )
     assert [seq for seq, _ in stored] == [1, 2, 3, 4]
     assert stored[2][1] == "fresh"
+
+
+def _is_claim(sql: str) -> bool:
+    return sql.lstrip().startswith("UPDATE") and "busy_until IS NULL" in sql
+
+
+def _is_busy_read(sql: str) -> bool:
+    return sql.lstrip().startswith("SELECT") and "busy_until" in sql
+
+
+def test_turn_whose_rival_finishes_between_claim_and_check_is_not_404(
+    user, fake_openai
+):
+    """The claim misses while a rival turn runs; the rival is done by the check."""
+    conversation_id = chat(_client(user), user, "start").json()["conversation_id"]
+    rival = _held_turn(user, fake_openai, conversation_id, "rival")
+    finished: list[Any] = []
+
+    def rival_finishes_after_the_missed_claim(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if _is_claim(sql) and context["cursor"].rowcount == 0 and not finished:
+            fake_openai.release()
+            finished.append(rival.join())
+        return result
+
+    with connection.execute_wrapper(rival_finishes_after_the_missed_claim):
+        response = chat(_client(user), user, "patient", conversation_id)
+
+    assert finished and finished[0].status_code == 200
+    assert response.status_code == 200, response.content
+    contents = list(
+        Message.objects.filter(conversation_id=conversation_id)
+        .order_by("seq")
+        .values_list("content", flat=True)
+    )
+    assert contents[2::2] == ["rival [hold]", "patient"]
+
+
+def test_turn_retries_its_claim_once_then_answers_409(user, fake_openai):
+    """Freed at the check but taken again before the retry: 409, not 404."""
+    conversation_id = chat(_client(user), user, "start").json()["conversation_id"]
+    first = _held_turn(user, fake_openai, conversation_id, "first")
+    steps: list[str] = []
+    third: list[InThread] = []
+
+    def others_come_and_go(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if _is_claim(sql) and not steps:
+            steps.append("missed")
+            fake_openai.release()
+            first.join()
+            fake_openai.arm_hold()
+        elif _is_busy_read(sql) and steps == ["missed"]:
+            steps.append("seen free")
+            third.append(_held_turn(user, fake_openai, conversation_id, "third"))
+        return result
+
+    with connection.execute_wrapper(others_come_and_go):
+        response = chat(_client(user), user, "unlucky", conversation_id)
+    fake_openai.release()
+
+    assert steps == ["missed", "seen free"]
+    assert response.status_code == 409, response.content
+    assert response.json()["error"]["code"] == "conversation_busy"
+    assert response["Retry-After"] == "1"
+    assert third[0].join().status_code == 200
+
+
+def test_turn_on_a_missing_conversation_is_still_404(user):
+    response = chat(_client(user), user, "hello?", 987654321)
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"

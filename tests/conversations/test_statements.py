@@ -7,8 +7,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIRequestFactory
-from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
 
+from chatbot.auth import StatelessJWTAuthentication
 from tests.conftest import token_for
 from tests.conversations.conftest import chat
 
@@ -32,7 +32,7 @@ def test_authenticating_a_chat_request_takes_no_query(user):
     )
 
     with CaptureQueriesContext(connection) as captured:
-        authenticated = JWTStatelessUserAuthentication().authenticate(request)
+        authenticated = StatelessJWTAuthentication().authenticate(request)
 
     assert authenticated is not None
     assert str(authenticated[0].pk) == str(user.pk)

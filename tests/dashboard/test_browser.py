@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.dashboard.browser import chromium, console_errors, screenshot_dir
 from tests.dashboard.conftest import CHAT, PASSWORD, seed_metrics
@@ -50,7 +51,9 @@ def _check_page(driver: webdriver.Chrome, page: str) -> None:
     driver.set_window_size(1400, 1100)
 
 
-def test_staff_reads_the_dashboard_in_chromium(live_server, make_user):
+def test_staff_reads_the_dashboard_in_chromium(live_server, make_user, settings):
+    # A page reloading itself mid-check would make its elements stale.
+    settings.PERFDASH = {**settings.PERFDASH, "REFRESH_SECONDS": 600}
     make_user("admin", is_staff=True)
     # Data in the last half hour, so the default range (1h) shows it.
     now = timezone.now().replace(second=0, microsecond=0)
@@ -63,6 +66,10 @@ def test_staff_reads_the_dashboard_in_chromium(live_server, make_user):
         driver.find_element(By.NAME, "password").send_keys(PASSWORD)
         driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
 
+        # The click returns before the next page is parsed: wait for it.
+        WebDriverWait(driver, 30).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, ".perfdash-tile")
+        )
         assert driver.current_url.endswith("/admin/performance/")
         tiles = driver.find_elements(By.CSS_SELECTOR, ".perfdash-tile")
         assert len(tiles) == 7

@@ -95,6 +95,13 @@ def test_isolation_under_load_sees_no_foreign_message(
         history_every=1,
         isolation_check=True,
         turns_per_conversation=3,
+        # Judged on isolation alone: on a machine busy with other work the
+        # rate and latency checks would fail for reasons this test is not about.
+        metrics={
+            "min_rate_fraction": 0,
+            "response_time_max_ms": {95: 60_000},
+            "resource_utilization": {"cpu_max": "100%", "memory_max": "100%"},
+        },
     )
 
     # Two Locust worker processes under a master: each speaks for its own

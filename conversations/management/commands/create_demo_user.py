@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
@@ -24,5 +25,5 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo user {'created' if created else 'ready'}: "
             f"username={DEMO_USERNAME} password={DEMO_PASSWORD} id={user.pk}\n"
-            "Admin and dashboard: http://127.0.0.1:8000/admin/"
+            f"Admin and dashboard: http://127.0.0.1:{settings.PORT}/admin/"
         )

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,118 +15,371 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Rule',
+            name="Rule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True)),
-                ('metric', models.CharField(choices=[('response_time_p95', 'Response time p95'), ('app_time_p95', 'App time p95 (model time excluded)'), ('upstream_time_p95', 'Upstream model time p95'), ('error_rate', 'Error rate (server errors)'), ('cache_hit_ratio', 'Cache hit ratio'), ('db_connection_utilization', 'DB connection utilization'), ('pool_utilization', 'Connection pool utilization')], max_length=40)),
-                ('comparison', models.CharField(choices=[('gt', 'above'), ('lt', 'below')], default='gt', max_length=2)),
-                ('threshold', models.FloatField()),
-                ('recovery_threshold', models.FloatField(blank=True, help_text='The value must come back past this before a firing rule resolves, so a value hovering at the threshold does not flap. Empty: the threshold itself.', null=True)),
-                ('window', models.DurationField(default=datetime.timedelta(seconds=300), help_text='Judge the metric over this span.')),
-                ('pending_for', models.DurationField(default=datetime.timedelta(seconds=120), help_text='Fire only after the threshold has been crossed this long.')),
-                ('min_samples', models.PositiveIntegerField(default=20, help_text='Fewer samples than this in the window means no data.')),
-                ('severity', models.CharField(choices=[('warning', 'warning'), ('critical', 'critical')], default='warning', max_length=10)),
-                ('repeat_interval', models.DurationField(blank=True, help_text='Remind while still firing this often. Empty: never remind.', null=True)),
-                ('guidance', models.TextField(blank=True)),
-                ('enabled', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('recipients', models.ManyToManyField(blank=True, help_text='Empty: every active staff user with an email address.', related_name='alert_rules', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True)),
+                (
+                    "metric",
+                    models.CharField(
+                        choices=[
+                            ("response_time_p95", "Response time p95"),
+                            ("app_time_p95", "App time p95 (model time excluded)"),
+                            ("upstream_time_p95", "Upstream model time p95"),
+                            ("error_rate", "Error rate (server errors)"),
+                            ("cache_hit_ratio", "Cache hit ratio"),
+                            ("db_connection_utilization", "DB connection utilization"),
+                            ("pool_utilization", "Connection pool utilization"),
+                        ],
+                        max_length=40,
+                    ),
+                ),
+                (
+                    "comparison",
+                    models.CharField(
+                        choices=[("gt", "above"), ("lt", "below")],
+                        default="gt",
+                        max_length=2,
+                    ),
+                ),
+                ("threshold", models.FloatField()),
+                (
+                    "recovery_threshold",
+                    models.FloatField(
+                        blank=True,
+                        help_text=(
+                            "The value must come back past this before a firing "
+                            "rule resolves, so a value hovering at the threshold "
+                            "does not flap. Empty: the threshold itself."
+                        ),
+                        null=True,
+                    ),
+                ),
+                (
+                    "window",
+                    models.DurationField(
+                        default=datetime.timedelta(seconds=300),
+                        help_text="Judge the metric over this span.",
+                    ),
+                ),
+                (
+                    "pending_for",
+                    models.DurationField(
+                        default=datetime.timedelta(seconds=120),
+                        help_text="Fire only after the threshold has been crossed this long.",
+                    ),
+                ),
+                (
+                    "min_samples",
+                    models.PositiveIntegerField(
+                        default=20,
+                        help_text="Fewer samples than this in the window means no data.",
+                    ),
+                ),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[("warning", "warning"), ("critical", "critical")],
+                        default="warning",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "repeat_interval",
+                    models.DurationField(
+                        blank=True,
+                        help_text="Remind while still firing this often. Empty: never remind.",
+                        null=True,
+                    ),
+                ),
+                ("guidance", models.TextField(blank=True)),
+                ("enabled", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "recipients",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Empty: every active staff user with an email address.",
+                        related_name="alert_rules",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Tick',
+            name="Tick",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(unique=True)),
-                ('started_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('hostname', models.CharField(blank=True, max_length=255)),
-                ('rules_evaluated', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("at", models.DateTimeField(unique=True)),
+                ("started_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("hostname", models.CharField(blank=True, max_length=255)),
+                ("rules_evaluated", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'ordering': ['-at'],
-                'get_latest_by': 'at',
+                "ordering": ["-at"],
+                "get_latest_by": "at",
             },
         ),
         migrations.CreateModel(
-            name='Silence',
+            name="Silence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('starts_at', models.DateTimeField()),
-                ('ends_at', models.DateTimeField()),
-                ('reason', models.CharField(blank=True, max_length=200)),
-                ('source', models.CharField(choices=[('admin', 'admin'), ('email_link', 'link in an email')], default='admin', max_length=12)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='silences', to='alerts.rule')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("starts_at", models.DateTimeField()),
+                ("ends_at", models.DateTimeField()),
+                ("reason", models.CharField(blank=True, max_length=200)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("admin", "admin"),
+                            ("email_link", "link in an email"),
+                        ],
+                        default="admin",
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="silences",
+                        to="alerts.rule",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-ends_at'],
+                "ordering": ["-ends_at"],
             },
         ),
         migrations.CreateModel(
-            name='Transition',
+            name="Transition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField()),
-                ('from_state', models.CharField(choices=[('ok', 'ok'), ('pending', 'pending'), ('firing', 'firing'), ('resolved', 'resolved'), ('no_data', 'no data')], max_length=10)),
-                ('to_state', models.CharField(choices=[('ok', 'ok'), ('pending', 'pending'), ('firing', 'firing'), ('resolved', 'resolved'), ('no_data', 'no data')], max_length=10)),
-                ('at', models.DateTimeField()),
-                ('value', models.FloatField(blank=True, null=True)),
-                ('sample_count', models.PositiveIntegerField(default=0)),
-                ('window_start', models.DateTimeField()),
-                ('window_end', models.DateTimeField()),
-                ('previous_duration', models.DurationField()),
-                ('threshold', models.FloatField()),
-                ('recovery_threshold', models.FloatField()),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='transitions', to='alerts.rule')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("version", models.PositiveIntegerField()),
+                (
+                    "from_state",
+                    models.CharField(
+                        choices=[
+                            ("ok", "ok"),
+                            ("pending", "pending"),
+                            ("firing", "firing"),
+                            ("resolved", "resolved"),
+                            ("no_data", "no data"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "to_state",
+                    models.CharField(
+                        choices=[
+                            ("ok", "ok"),
+                            ("pending", "pending"),
+                            ("firing", "firing"),
+                            ("resolved", "resolved"),
+                            ("no_data", "no data"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                ("value", models.FloatField(blank=True, null=True)),
+                ("sample_count", models.PositiveIntegerField(default=0)),
+                ("window_start", models.DateTimeField()),
+                ("window_end", models.DateTimeField()),
+                ("previous_duration", models.DurationField()),
+                ("threshold", models.FloatField()),
+                ("recovery_threshold", models.FloatField()),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="transitions",
+                        to="alerts.rule",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
+                "ordering": ["-at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('firing', 'firing'), ('resolved', 'resolved'), ('reminder', 'reminder'), ('test', 'test')], max_length=10)),
-                ('status', models.CharField(choices=[('pending', 'pending'), ('sending', 'sending'), ('sent', 'sent'), ('failed', 'failed'), ('silenced', 'silenced'), ('skipped', 'skipped')], default='pending', max_length=10)),
-                ('dedupe_key', models.CharField(max_length=120, unique=True)),
-                ('message_id', models.CharField(max_length=255, unique=True)),
-                ('in_reply_to', models.CharField(blank=True, max_length=255)),
-                ('recipients', models.JSONField(default=list)),
-                ('subject', models.CharField(blank=True, max_length=255)),
-                ('error', models.TextField(blank=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('created_at', models.DateTimeField()),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='alerts.rule')),
-                ('incident', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='alerts.transition')),
-                ('transition', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='notifications', to='alerts.transition')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("firing", "firing"),
+                            ("resolved", "resolved"),
+                            ("reminder", "reminder"),
+                            ("test", "test"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "pending"),
+                            ("sending", "sending"),
+                            ("sent", "sent"),
+                            ("failed", "failed"),
+                            ("silenced", "silenced"),
+                            ("skipped", "skipped"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("dedupe_key", models.CharField(max_length=120, unique=True)),
+                ("message_id", models.CharField(max_length=255, unique=True)),
+                ("in_reply_to", models.CharField(blank=True, max_length=255)),
+                ("recipients", models.JSONField(default=list)),
+                ("subject", models.CharField(blank=True, max_length=255)),
+                ("error", models.TextField(blank=True)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("created_at", models.DateTimeField()),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to="alerts.rule",
+                    ),
+                ),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="alerts.transition",
+                    ),
+                ),
+                (
+                    "transition",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="notifications",
+                        to="alerts.transition",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='RuleState',
+            name="RuleState",
             fields=[
-                ('rule', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='state', serialize=False, to='alerts.rule')),
-                ('state', models.CharField(choices=[('ok', 'ok'), ('pending', 'pending'), ('firing', 'firing'), ('resolved', 'resolved'), ('no_data', 'no data')], default='ok', max_length=10)),
-                ('since', models.DateTimeField()),
-                ('value', models.FloatField(blank=True, null=True)),
-                ('sample_count', models.PositiveIntegerField(default=0)),
-                ('evaluated_at', models.DateTimeField(blank=True, null=True)),
-                ('version', models.PositiveIntegerField(default=0)),
-                ('incident', models.ForeignKey(blank=True, help_text='The transition to firing of the open incident.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='alerts.transition')),
+                (
+                    "rule",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="state",
+                        serialize=False,
+                        to="alerts.rule",
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("ok", "ok"),
+                            ("pending", "pending"),
+                            ("firing", "firing"),
+                            ("resolved", "resolved"),
+                            ("no_data", "no data"),
+                        ],
+                        default="ok",
+                        max_length=10,
+                    ),
+                ),
+                ("since", models.DateTimeField()),
+                ("value", models.FloatField(blank=True, null=True)),
+                ("sample_count", models.PositiveIntegerField(default=0)),
+                ("evaluated_at", models.DateTimeField(blank=True, null=True)),
+                ("version", models.PositiveIntegerField(default=0)),
+                (
+                    "incident",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The transition to firing of the open incident.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="alerts.transition",
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='transition',
-            constraint=models.UniqueConstraint(fields=('rule', 'version'), name='alerts_transition_once'),
+            model_name="transition",
+            constraint=models.UniqueConstraint(
+                fields=("rule", "version"), name="alerts_transition_once"
+            ),
         ),
     ]
